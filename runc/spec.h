@@ -12,6 +12,9 @@
 
 #include "lib/errmsg.h"
 
+/* gcc's GNU modes (c_std=gnu11) predefine "linux" as 1, which would eat oci_spec.linux. */
+#undef linux
+
 #define SPEC_MAX_BYTES (4u << 20)
 
 enum ns_type {

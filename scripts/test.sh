@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Runs every test: unit tests and fuzz corpora (release and ASan/UBSan builds), the
+# integration suite against berth-runc (release and ASan/UBSan builds), and the interop
+# suite against the real Debian peers (containerd, dockerd). Needs root.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+py=/usr/bin/python3
+
+sh scripts/deps.sh
+
+build() { # DIR [meson options...]
+        dir=$1
+        shift
+        [ -d "$dir" ] || meson setup "$dir" --werror "$@" >/dev/null
+        ninja -C "$dir"
+}
+
+build build-release --buildtype=release
+build build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "== unit + fuzz corpora (release)"
+meson test -C build-release --suite unit --suite fuzz --print-errorlogs
+echo "== unit + fuzz corpora (ASan/UBSan)"
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-asan --suite unit --suite fuzz --print-errorlogs
+
+echo "== integration (release)"
+BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+        $py -m pytest -q -m "not interop" tests/integration
+echo "== integration (ASan/UBSan)"
+BERTH_RUNTIME="$top/build-asan/runc/berth-runc" BERTH_SANITIZED=1 \
+        ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        $py -m pytest -q -m "not interop and not slow" tests/integration
+echo "== interop (release)"
+BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+        $py -m pytest -q -m interop tests/interop
