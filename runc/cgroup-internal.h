@@ -96,5 +96,4 @@ int cgroup_v2_cpu_max(const struct oci_resources *res, char *buf, size_t size);
  * swap - limit; -1 is "max". buf becomes "" when nothing is to be written. -EINVAL with err
  * set when swap is set without a memory limit or below it.
  */
-int cgroup_v2_swap_max(const struct oci_resources *res, char *buf, size_t size,
-                       struct errmsg *err);
+int cgroup_v2_swap_max(const struct oci_resources *res, char *buf, size_t size, struct errmsg *err);

@@ -58,9 +58,11 @@ static int memory_and_swap(int dfd, const struct oci_resources *res, struct errm
         if (swap != 0 && !has_memsw) {
                 /* Without swap accounting, "as much swap as memory" and "unlimited" are moot. */
                 if (swap != -1 && swap != mem)
-                        return errmsg_set(err, -EOPNOTSUPP,
-                                          "memory.swap=%" PRIi64 ": swap accounting is not enabled (no memory.memsw.limit_in_bytes)",
-                                          swap);
+                        return errmsg_set(
+                                err, -EOPNOTSUPP,
+                                "memory.swap=%" PRIi64
+                                ": swap accounting is not enabled (no memory.memsw.limit_in_bytes)",
+                                swap);
                 swap = 0;
         }
         if (mem != 0 && swap != 0) {
@@ -111,8 +113,7 @@ static int memory_set(int dfd, const struct oci_resources *res, struct errmsg *e
 
         r = memory_and_swap(dfd, res, err);
         if (r >= 0 && IS_SET(res, memory_reservation))
-                r = cg_write_i64(dfd, "memory.soft_limit_in_bytes", res->memory_reservation,
-                                 err);
+                r = cg_write_i64(dfd, "memory.soft_limit_in_bytes", res->memory_reservation, err);
         if (r >= 0 && IS_SET(res, memory_kernel))
                 r = memory_kernel(dfd, "memory.kmem.limit_in_bytes", res->memory_kernel, err);
         if (r >= 0 && IS_SET(res, memory_kernel_tcp))
@@ -156,8 +157,9 @@ static int cpu_shares(int dfd, uint64_t shares, struct errmsg *err)
         /* The kernel clamps to 2..262144 silently; runc reports it, so do we. */
         if (cg_read(dfd, "cpu.shares", &text) >= 0 && parse_uint64(text, &got) >= 0 &&
             got != shares)
-                return errmsg_set(err, -EINVAL, "cpu.shares=%" PRIu64 ": the kernel allows %s %" PRIu64,
-                                  shares, shares > got ? "at most" : "at least", got);
+                return errmsg_set(err, -EINVAL,
+                                  "cpu.shares=%" PRIu64 ": the kernel allows %s %" PRIu64, shares,
+                                  shares > got ? "at most" : "at least", got);
         return 0;
 }
 
@@ -277,13 +279,12 @@ static bool blkio_wanted(const struct oci_resources *res)
         return IS_SET(res, blkio_weight) || IS_SET(res, blkio_leaf_weight) || n > 0;
 }
 
-static int write_dev_value(int dfd, const char *file, int64_t major, int64_t minor,
-                           uint64_t value, struct errmsg *err)
+static int write_dev_value(int dfd, const char *file, int64_t major, int64_t minor, uint64_t value,
+                           struct errmsg *err)
 {
         char buf[96];
 
-        (void) snprintf(buf, sizeof(buf), "%" PRIi64 ":%" PRIi64 " %" PRIu64, major, minor,
-                        value);
+        (void) snprintf(buf, sizeof(buf), "%" PRIi64 ":%" PRIi64 " %" PRIu64, major, minor, value);
         return cg_write(dfd, file, buf, err);
 }
 
@@ -303,11 +304,10 @@ static int blkio_weights(int dfd, const struct oci_resources *res, struct errmsg
                 const struct oci_weight_device *wd = &res->blkio_weight_devices[i];
 
                 if (wd->has_weight && wd->weight != 0)
-                        r = write_dev_value(dfd, weight_dev, wd->major, wd->minor, wd->weight,
-                                            err);
+                        r = write_dev_value(dfd, weight_dev, wd->major, wd->minor, wd->weight, err);
                 if (r >= 0 && wd->has_leaf_weight && wd->leaf_weight != 0)
-                        r = write_dev_value(dfd, "blkio.leaf_weight_device", wd->major,
-                                            wd->minor, wd->leaf_weight, err);
+                        r = write_dev_value(dfd, "blkio.leaf_weight_device", wd->major, wd->minor,
+                                            wd->leaf_weight, err);
         }
         return r;
 }
@@ -345,8 +345,7 @@ static int hugetlb_set(int dfd, const struct oci_resources *res, struct errmsg *
                 int r;
 
                 if (!h->page_size || !*h->page_size || strchr(h->page_size, '/'))
-                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid",
-                                          i);
+                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid", i);
                 file = xasprintf("hugetlb.%s.limit_in_bytes", h->page_size);
                 r = cg_write_u64(dfd, file, h->limit, err);
                 if (r < 0)
@@ -451,9 +450,10 @@ static const struct v1_controller controllers[] = {
 int cgroup_v1_apply(struct cgroup *cg, const struct oci_resources *res, struct errmsg *err)
 {
         if (res->n_unified > 0)
-                return errmsg_set(err, -EOPNOTSUPP,
-                                  "unified: \"%s\" and the rest need cgroup v2; this host uses v1 controllers",
-                                  res->unified[0].key);
+                return errmsg_set(
+                        err, -EOPNOTSUPP,
+                        "unified: \"%s\" and the rest need cgroup v2; this host uses v1 controllers",
+                        res->unified[0].key);
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
                 const struct v1_controller *c = &controllers[i];
                 _cleanup_close_ int dfd = -EBADF;

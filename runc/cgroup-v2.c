@@ -56,8 +56,7 @@ int cgroup_v2_cpu_max(const struct oci_resources *res, char *buf, size_t size)
         return 1;
 }
 
-int cgroup_v2_swap_max(const struct oci_resources *res, char *buf, size_t size,
-                       struct errmsg *err)
+int cgroup_v2_swap_max(const struct oci_resources *res, char *buf, size_t size, struct errmsg *err)
 {
         int64_t mem = IS_SET(res, memory_limit) ? res->memory_limit : 0;
         int64_t swap = IS_SET(res, memory_swap) ? res->memory_swap : 0;
@@ -223,8 +222,7 @@ static int hugetlb_set(int dfd, const struct oci_resources *res, struct errmsg *
                 int r;
 
                 if (!h->page_size || !*h->page_size || strchr(h->page_size, '/'))
-                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid",
-                                          i);
+                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid", i);
                 file = xasprintf("hugetlb.%s.max", h->page_size);
                 r = cg_write_u64(dfd, file, h->limit, err);
                 if (r < 0)
@@ -246,8 +244,8 @@ static int unified_set(int dfd, const struct oci_resources *res, struct errmsg *
                                           "unified: \"%s\": not a file name of the cgroup",
                                           kv->key ? kv->key : "");
                 if (!cg_exists(dfd, kv->key))
-                        return errmsg_set(err, -ENOENT, "unified: cannot write \"%s\": no such file",
-                                          kv->key);
+                        return errmsg_set(err, -ENOENT,
+                                          "unified: cannot write \"%s\": no such file", kv->key);
                 r = cg_write(dfd, kv->key, kv->value ? kv->value : "", err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "unified");
@@ -305,8 +303,7 @@ void cgroup_v2_enable_controllers(const char *dir)
          */
         for (p = all; (c = strsep(&p, " "));)
                 if (write_string_at(dfd, "cgroup.subtree_control", c) < 0)
-                        log_debug("cgroup: %s/cgroup.subtree_control=%s refused, ignoring", dir,
-                                  c);
+                        log_debug("cgroup: %s/cgroup.subtree_control=%s refused, ignoring", dir, c);
 }
 
 /* --- freezer --------------------------------------------------------------------------- */
@@ -363,8 +360,8 @@ static int wait_frozen(int dfd, bool want, struct errmsg *err)
                         return 0;
                 now = cg_now_usec();
                 if (now >= deadline)
-                        return errmsg_set(err, -EBUSY, "cgroup.freeze=%d: not %s after %u ms",
-                                          want, want ? "frozen" : "thawed",
+                        return errmsg_set(err, -EBUSY, "cgroup.freeze=%d: not %s after %u ms", want,
+                                          want ? "frozen" : "thawed",
                                           CGROUP_FREEZE_TIMEOUT_USEC / 1000);
                 /* Re-read at least every 50 ms, in case an event slips between read and poll. */
                 if (poll(&pfd, 1, (int) MIN((deadline - now) / 1000 + 1, 50u)) < 0 &&
@@ -378,8 +375,9 @@ int cgroup_v2_freeze(int dfd, bool frozen, struct errmsg *err)
         int r;
 
         if (!cg_exists(dfd, "cgroup.freeze"))
-                return errmsg_set(err, -EOPNOTSUPP,
-                                  "cgroup.freeze: missing, the kernel has no cgroup2 freezer (5.2+)");
+                return errmsg_set(
+                        err, -EOPNOTSUPP,
+                        "cgroup.freeze: missing, the kernel has no cgroup2 freezer (5.2+)");
         r = cg_write(dfd, "cgroup.freeze", frozen ? "1" : "0", err);
         if (r < 0)
                 return r;

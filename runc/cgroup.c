@@ -32,14 +32,14 @@
 static const struct oci_device_rule default_device_rules[] = {
         {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
         {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
-        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},   /* null */
-        {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},   /* random */
-        {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},   /* full */
-        {.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},   /* tty */
-        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},   /* zero */
-        {.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},   /* urandom */
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},    /* null */
+        {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},    /* random */
+        {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},    /* full */
+        {.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},    /* tty */
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},    /* zero */
+        {.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},    /* urandom */
         {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* pts/ */
-        {.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},   /* ptmx */
+        {.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},    /* ptmx */
         {.allow = true, .type = 'c', .major = 10, .minor = 200, .access = "rwm"}, /* net/tun */
 };
 
@@ -161,16 +161,18 @@ static int systemd_inner_path(const char *spec, char **ret, struct errmsg *err)
         prefix = strchr(slice, ':');
         name = prefix ? strchr(prefix + 1, ':') : NULL;
         if (!name || strchr(name + 1, ':'))
-                return errmsg_set(err, -EINVAL,
-                                  "cgroupsPath \"%s\": expected \"slice:prefix:name\" with systemd cgroups",
-                                  spec);
+                return errmsg_set(
+                        err, -EINVAL,
+                        "cgroupsPath \"%s\": expected \"slice:prefix:name\" with systemd cgroups",
+                        spec);
         *prefix++ = '\0';
         *name++ = '\0';
         if (!*name || strchr(name, '/') || strchr(prefix, '/') || STREQ(name, ".") ||
             STREQ(name, ".."))
-                return errmsg_set(err, -EINVAL,
-                                  "cgroupsPath \"%s\": the unit name must be a non-empty name without '/'",
-                                  spec);
+                return errmsg_set(
+                        err, -EINVAL,
+                        "cgroupsPath \"%s\": the unit name must be a non-empty name without '/'",
+                        spec);
         r = cgroup_expand_slice(*slice ? slice : "system.slice", &slice_path, err);
         if (r < 0)
                 return errmsg_prefix(err, r, "cgroupsPath \"%s\"", spec);
@@ -201,9 +203,10 @@ int cgroup_inner_path(const char *cgroups_path, const char *id, bool systemd, ch
         /* Empty: runc names the cgroup after the container, relative to the caller's own. */
         path = cgroup_clean_path(is_set ? cgroups_path : id);
         if (STREQ(path, "/") || !*path)
-                return errmsg_set(err, -EINVAL,
-                                  "cgroupsPath \"%s\": names the hierarchy's root, not a cgroup of its own",
-                                  is_set ? cgroups_path : id);
+                return errmsg_set(
+                        err, -EINVAL,
+                        "cgroupsPath \"%s\": names the hierarchy's root, not a cgroup of its own",
+                        is_set ? cgroups_path : id);
         *ret = TAKE_PTR(path);
         return 0;
 }
@@ -248,7 +251,7 @@ struct mount_entry {
         char *superopts;
 };
 
-/* Splits one mountinfo line in place: "36 25 0:31 / /sys/fs/cgroup/memory rw - cgroup x rw,memory" */
+/* Splits one mountinfo line in place: "36 25 0:31 / /sys/fs/cgroup/pids rw - cgroup x rw,pids" */
 static bool mount_entry_parse(char *line, struct mount_entry *ret)
 {
         char *fields[6], *sep, *p = line;
@@ -293,8 +296,8 @@ static bool mountinfo_find(const char *mountinfo, const char *fstype, const char
                                 continue;
                         if (mountpoint && !STREQ(m.mountpoint, mountpoint))
                                 continue;
-                        if (pass == 0 && strncmp(m.mountpoint, CGROUP_ROOT "/",
-                                                 STRLEN(CGROUP_ROOT "/")) != 0 &&
+                        if (pass == 0 &&
+                            strncmp(m.mountpoint, CGROUP_ROOT "/", STRLEN(CGROUP_ROOT "/")) != 0 &&
                             !STREQ(m.mountpoint, CGROUP_ROOT))
                                 continue;
                         *ret_mountpoint = xstrdup(m.mountpoint);
@@ -306,8 +309,8 @@ static bool mountinfo_find(const char *mountinfo, const char *fstype, const char
 }
 
 /* The container's directory in a hierarchy mounted at mount, whose root is mount_root. */
-static char *hier_dir(const char *mount, const char *mount_root, const char *own,
-                      const char *inner, bool own_parent)
+static char *hier_dir(const char *mount, const char *mount_root, const char *own, const char *inner,
+                      bool own_parent)
 {
         _cleanup_free_ char *rel = NULL, *joined = NULL;
         size_t n = strlen(mount_root);
@@ -462,8 +465,7 @@ int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct c
         r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", PROC_TEXT_MAX, &mountinfo, NULL);
         if (r < 0)
                 return errmsg_set(err, r, "read /proc/self/mountinfo: %s", strerror(-r));
-        return cgroup_open_from(mode, proc_cgroup, mountinfo, cgroups_path, id, systemd, ret,
-                                err);
+        return cgroup_open_from(mode, proc_cgroup, mountinfo, cgroups_path, id, systemd, ret, err);
 }
 
 struct cgroup *cgroup_free(struct cgroup *cg)
@@ -613,7 +615,7 @@ static void hier_rollback(struct cgroup_hier *h)
         h->created_top = NULL;
 }
 
-static int hier_create(struct cgroup_hier *h, struct errmsg *err)
+static int hier_create(struct cgroup_hier *h, bool delegate, struct errmsg *err)
 {
         bool is_cpuset = !h->is_v2 && list_has_token(h->controllers, "cpuset");
         _cleanup_free_ char *cur = xstrdup(h->mount);
@@ -629,8 +631,11 @@ static int hier_create(struct cgroup_hier *h, struct errmsg *err)
                 len = strcspn(rest, "/");
                 if (len == 0)
                         break;
-                /* v2: a child only gets the controllers its parent enables for it. */
-                if (h->is_v2)
+                /*
+                 * v2: a child only gets the controllers its parent enables for it. Not on
+                 * hybrid: there the cgroup2 tree is for membership, the controllers are v1's.
+                 */
+                if (delegate)
                         cgroup_v2_enable_controllers(cur);
                 next = xasprintf("%s/%.*s", cur, (int) len, rest);
                 free(cur);
@@ -659,7 +664,7 @@ int cgroup_create(struct cgroup *cg, struct errmsg *err)
         int r = 0;
 
         for (i = 0; i < cg->n_hiers; i++) {
-                r = hier_create(&cg->hiers[i], err);
+                r = hier_create(&cg->hiers[i], cg->mode == CGROUP_MODE_V2, err);
                 if (r < 0)
                         goto rollback;
         }
@@ -724,7 +729,8 @@ int cgroup_freeze(struct cgroup *cg, bool frozen, struct errmsg *err)
         int r;
 
         if (!h)
-                return errmsg_set(err, -EOPNOTSUPP, "freeze: the freezer controller is not mounted");
+                return errmsg_set(err, -EOPNOTSUPP,
+                                  "freeze: the freezer controller is not mounted");
         r = cg_open_dir(h->dir, &dfd, err);
         if (r < 0)
                 return r;
@@ -857,7 +863,8 @@ int cgroup_get_pids(struct cgroup *cg, pid_t **ret, size_t *ret_n)
 /* cgroup.kill (v2, Linux 5.14) kills everything at once, forks racing included. */
 static int kill_by_cgroup_kill(const struct cgroup *cg)
 {
-        const struct cgroup_hier *h = cg->mode == CGROUP_MODE_V1 ? NULL : cgroup_find_hier(cg, NULL);
+        const struct cgroup_hier *h =
+                cg->mode == CGROUP_MODE_V1 ? NULL : cgroup_find_hier(cg, NULL);
         _cleanup_free_ char *file = NULL;
 
         if (!h)
@@ -943,12 +950,37 @@ static int remove_tree(int parent_fd, const char *name, unsigned depth)
         return rmdir_retry(parent_fd, name);
 }
 
+/*
+ * Rolling back a cgroup_create() of this same struct: the parents it made go too, while they
+ * are empty (one attempt each; another container may have moved in meanwhile).
+ */
+static void remove_created_parents(struct cgroup_hier *h, char *parent)
+{
+        size_t top_len = h->created_top ? strlen(h->created_top) : 0;
+
+        if (!h->created_top || strncmp(parent, h->created_top, top_len) != 0 ||
+            (parent[top_len] != '\0' && parent[top_len] != '/'))
+                return;
+        for (;;) {
+                char *slash;
+
+                if (rmdir(parent) < 0)
+                        return;
+                if (strlen(parent) <= top_len)
+                        break;
+                slash = strrchr(parent, '/');
+                *slash = '\0';
+        }
+        free(h->created_top);
+        h->created_top = NULL;
+}
+
 int cgroup_destroy(struct cgroup *cg)
 {
         int r = 0;
 
         for (size_t i = 0; i < cg->n_hiers; i++) {
-                const struct cgroup_hier *h = &cg->hiers[i];
+                struct cgroup_hier *h = &cg->hiers[i];
                 _cleanup_free_ char *parent = xstrdup(h->dir);
                 _cleanup_close_ int pfd = -EBADF;
                 char *slash = strrchr(parent, '/');
@@ -969,7 +1001,9 @@ int cgroup_destroy(struct cgroup *cg)
                         log_debug("cgroup: remove %s: %s", h->dir, strerror(-q));
                         if (r == 0)
                                 r = q;
+                        continue;
                 }
+                remove_created_parents(h, parent);
         }
         return r;
 }

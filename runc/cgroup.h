@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <sys/types.h>
 
 #include "runc/spec.h"
@@ -50,7 +51,10 @@ DEFINE_CLEANUP_FUNC(struct cgroup, cgroup_free)
 
 /*
  * The cleaned inner path, the same in every hierarchy: "/berth/c1" for an absolute
- * cgroupsPath, "c1" for a relative one (relative to the opener's cgroups). Borrowed.
+ * cgroupsPath or a systemd one ("/system.slice/runc-c1.scope"), "c1" for a relative one.
+ * Reopening it with cgroup_open(path, id, false, …) finds the same directories, but a
+ * relative path only from a process in the same cgroups as the creator (runc keeps one
+ * absolute directory per hierarchy in state.json instead; see cgroup_dir()). Borrowed.
  */
 const char *cgroup_path(const struct cgroup *cg);
 enum cgroup_mode cgroup_mode(const struct cgroup *cg);
@@ -68,6 +72,13 @@ const char *cgroup_dir(const struct cgroup *cg, const char *controller);
  * then these; building that list is the caller's job. Returns the count; *ret is static.
  */
 size_t cgroup_default_device_rules(const struct oci_device_rule **ret);
+
+/*
+ * The cgroup with every hierarchy's absolute directory, for state.json, and back. A cgroup
+ * read back never removes parents (only what this process's cgroup_create() made).
+ */
+json_t *cgroup_to_json(const struct cgroup *cg);
+int cgroup_from_json(json_t *j, struct cgroup **ret, struct errmsg *err);
 
 /*
  * Creates the directories in every hierarchy; existing ones are fine. v1 cpuset directories
@@ -105,7 +116,9 @@ int cgroup_get_pids(struct cgroup *cg, pid_t **ret, size_t *ret_n);
 int cgroup_kill_all(struct cgroup *cg, int sig);
 /*
  * Removes the container's directory and its sub-directories in every hierarchy, children
- * first, retrying EBUSY briefly; never a parent. Missing ones are fine. Returns the first
- * error (-EBUSY while processes remain) after trying every hierarchy.
+ * first, retrying EBUSY briefly (about 0.6 s). Parents stay, except those this same struct's
+ * cgroup_create() made, which go too while empty (so that rolling back a failed create leaves
+ * no debris). Missing directories are fine. Returns the first error (-EBUSY while processes
+ * remain) after trying every hierarchy.
  */
 int cgroup_destroy(struct cgroup *cg);

@@ -108,7 +108,7 @@ static int pause_or_resume(const struct runc_global *g, int argc, char **argv, b
                 log_error("container not %s", pause ? "running" : "paused");
                 return 1;
         }
-        r = cgroup_open(st->cgroup_path, st->id, false, &cg, &err);
+        r = state_open_cgroup(st, &cg, &err);
         if (r >= 0)
                 r = cgroup_freeze(cg, pause, &err);
         return r < 0 ? cmd_fail(&err, r) : 0;

@@ -28,7 +28,7 @@ static int container_pids(const struct runc_global *g, const char *id, pid_t **r
                 return cmd_fail(&(struct errmsg){.msg = "container does not exist"}, -ENOENT);
         r = state_load(root_fd, id, &st, &err);
         if (r >= 0)
-                r = cgroup_open(st->cgroup_path, id, false, &cg, &err);
+                r = state_open_cgroup(st, &cg, &err);
         if (r < 0)
                 return cmd_fail(&err, r);
         r = cgroup_get_pids(cg, ret, ret_n);

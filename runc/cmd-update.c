@@ -148,7 +148,9 @@ static int apply(const struct runc_global *g, const char *id, json_t *res)
         if (r >= 0 && state_status(root_fd, st) == STATUS_STOPPED)
                 r = errmsg_set(&err, -ESRCH, "container not running");
         if (r >= 0)
-                r = cgroup_open(st->cgroup_path, id, false, &cg, &err);
+                r = state_open_cgroup(st, &cg, &err);
+        /* runc's update never touches device rules: a bare list would drop the defaults */
+        spec->linux.resources.n_devices = 0;
         if (r >= 0)
                 r = cgroup_apply(cg, &spec->linux.resources, &err);
         return r < 0 ? cmd_fail(&err, r) : 0;

@@ -131,6 +131,58 @@ static int prepare_namespaces(struct create_ctx *c, struct errmsg *err)
         return 0;
 }
 
+static bool is_ipc_sysctl(const char *key)
+{
+        static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                          "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
+
+        for (size_t i = 0; i < ELEMENTSOF(ipc); i++)
+                if (STREQ(key, ipc[i]))
+                        return true;
+        return strncmp(key, "fs.mqueue.", 10) == 0;
+}
+
+/* Is the namespace at path the one this process is in (the host's)? */
+static bool is_own_namespace(const char *path, const char *proc_name)
+{
+        struct stat a, b;
+        char own[64];
+
+        (void) snprintf(own, sizeof(own), "/proc/self/ns/%s", proc_name);
+        return stat(path, &a) == 0 && stat(own, &b) == 0 && a.st_ino == b.st_ino &&
+               a.st_dev == b.st_dev;
+}
+
+/*
+ * A sysctl is only written inside a namespace of the container's own (runc's validator):
+ * never into the host's kernel settings.
+ */
+static int check_sysctls(const struct oci_spec *spec, struct errmsg *err)
+{
+        const struct oci_namespace *net = oci_spec_find_namespace(spec, NS_NETWORK);
+
+        for (size_t i = 0; i < spec->linux.n_sysctl; i++) {
+                const char *key = spec->linux.sysctl[i].key;
+                enum ns_type need;
+
+                if (is_ipc_sysctl(key))
+                        need = NS_IPC;
+                else if (strncmp(key, "net.", 4) == 0)
+                        need = NS_NETWORK;
+                else if (STREQ(key, "kernel.hostname") || STREQ(key, "kernel.domainname"))
+                        need = NS_UTS;
+                else
+                        return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" is not in a separate kernel namespace", key);
+                if (!oci_spec_find_namespace(spec, need))
+                        return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" needs a %s namespace",
+                                          key, ns_type_to_string(need));
+                if (need == NS_NETWORK && net->path && is_own_namespace(net->path, "net"))
+                        return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" is not allowed in the host's network namespace", key);
+        }
+        return 0;
+}
+
 static int prepare_console(struct create_ctx *c, struct errmsg *err)
 {
         if (!c->spec->process.terminal)
@@ -280,12 +332,16 @@ static int record_state(struct create_ctx *c, struct errmsg *err)
 {
         struct container_state st = {.id = (char *) c->o->id, .pid = c->pid, .bundle = c->bundle,
                                      .rootfs = c->rootfs, .owner = geteuid(),
-                                     .cgroup_path = (char *) cgroup_path(c->cg),
                                      .systemd_cgroup = c->g->systemd_cgroup,
                                      .annotations_json = c->annotations_json};
         _cleanup_free_ char *created = rfc3339_now();
+        _cleanup_free_ char *cgroup_json = NULL;
+        json_t *cg = cgroup_to_json(c->cg);
         int r;
 
+        cgroup_json = json_dumps(cg, JSON_COMPACT);
+        json_decref(cg);
+        st.cgroup_json = cgroup_json;
         st.created = created;
         r = process_start_time(c->pid, &st.start_time);
         if (r < 0)
@@ -325,6 +381,9 @@ static int load_and_check(struct create_ctx *c, struct errmsg *err)
         if (r < 0)
                 return r;
         r = prepare_namespaces(c, err);
+        if (r < 0)
+                return r;
+        r = check_sysctls(c->spec, err);
         if (r < 0)
                 return r;
         return prepare_console(c, err);

@@ -6,6 +6,8 @@
  * nodes inside the rootfs. The mode is exactly fileMode: umask is cleared around mknod(2),
  * as runc does.
  */
+#include "runc/devices.h"
+
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -13,15 +15,14 @@
 
 #include "lib/errmsg.h"
 #include "lib/xalloc.h"
-#include "runc/devices.h"
 #include "runc/mount.h"
 
 static const struct {
         const char *path;
         unsigned major, minor;
 } default_devices[] = {
-        {"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-        {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+        {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+        {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 static const struct {
@@ -170,8 +171,8 @@ static int devices_symlinks(int dev_fd, struct errmsg *err)
         for (size_t i = 0; i < ELEMENTSOF(dev_symlinks); i++)
                 if (symlinkat(dev_symlinks[i].target, dev_fd, dev_symlinks[i].name) < 0 &&
                     errno != EEXIST)
-                        return errmsg_set(err, -errno, "symlink /dev/%s: %s",
-                                          dev_symlinks[i].name, strerror(errno));
+                        return errmsg_set(err, -errno, "symlink /dev/%s: %s", dev_symlinks[i].name,
+                                          strerror(errno));
         /* checked on the host, before pivot_root, as runc does */
         if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev_fd, "core") < 0 &&
             errno != EEXIST)

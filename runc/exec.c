@@ -80,7 +80,7 @@ static int load(const struct runc_global *g, const struct exec_opts *o, struct e
         r = bundle_load_spec(c->st->bundle, &c->spec, err);
         if (r < 0)
                 return r;
-        return cgroup_open(c->st->cgroup_path, o->id, false, &c->cg, err);
+        return state_open_cgroup(c->st, &c->cg, err);
 }
 
 static int spawn(struct exec_ctx *c, struct errmsg *err)

@@ -218,6 +218,11 @@ static int setup_filesystem(struct init_ctx *c, pid_t *ret_host_pid, struct errm
         r = write_sysctls(&c->spec->linux, err);
         if (r < 0)
                 return r;
+        /* runc creates a missing cwd, owned by root */
+        r = c->process->cwd ? mkdir_p_at(AT_FDCWD, c->process->cwd, 0755) : 0;
+        if (r < 0)
+                return errmsg_set(err, r, "process.cwd: create %s: %s", c->process->cwd,
+                                  strerror(-r));
         return rootfs_finish(c->spec, err);
 }
 
@@ -302,7 +307,7 @@ static _noreturn_ void init_after_start(struct init_ctx *c, const char *exe)
         struct errmsg err = {0};
 
         if (c->spec->hooks.n[HOOK_START_CONTAINER] > 0) {
-                state = hook_state_json(c, c->host_pid, STATUS_RUNNING);
+                state = hook_state_json(c, c->host_pid, STATUS_CREATED);
                 if (hooks_run(&c->spec->hooks, HOOK_START_CONTAINER, state, &err) < 0)
                         goto fail;
         }

@@ -107,7 +107,7 @@ int container_kill(const struct runc_global *g, const char *id, int sig, bool al
         if (status == STATUS_STOPPED && !all)
                 return errmsg_set(err, -ESRCH, "container not running");
         if (all) {
-                r = cgroup_open(st->cgroup_path, st->id, false, &cg, err);
+                r = state_open_cgroup(st, &cg, err);
                 if (r < 0)
                         return r;
                 r = cgroup_kill_all(cg, sig);
@@ -141,11 +141,11 @@ static int destroy(int root_fd, const struct container_state *st, struct errmsg 
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
         int r;
 
-        if (st->cgroup_path && cgroup_open(st->cgroup_path, st->id, false, &cg, NULL) >= 0) {
+        if (state_open_cgroup(st, &cg, NULL) >= 0) {
                 (void) cgroup_kill_all(cg, SIGKILL);
                 r = cgroup_destroy(cg);
                 if (r < 0)
-                        return errmsg_set(err, r, "remove cgroup %s: %s", st->cgroup_path,
+                        return errmsg_set(err, r, "remove cgroup of %s: %s", st->id,
                                           strerror(-r));
         }
         r = rm_rf_at(root_fd, st->id);
@@ -173,7 +173,7 @@ int container_delete(const struct runc_global *g, const char *id, bool force, st
                 /* A paused process cannot die until thawed: kill_all freezes, kills, thaws. */
                 _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
 
-                if (cgroup_open(st->cgroup_path, st->id, false, &cg, NULL) >= 0)
+                if (state_open_cgroup(st, &cg, NULL) >= 0)
                         (void) cgroup_kill_all(cg, SIGKILL);
                 (void) kill(st->pid, SIGKILL);
                 if (wait_gone(st->pid, st->start_time, 10000) < 0)

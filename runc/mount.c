@@ -9,6 +9,8 @@
  * mount_setattr) re-resolves the destination, because the old fd still names the
  * covered directory rather than the new mount.
  */
+#include "runc/mount.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,7 +27,6 @@
 #include "lib/fs.h"
 #include "lib/xalloc.h"
 #include "runc/mount-options.h"
-#include "runc/mount.h"
 
 #define ROOT_PATH_MAX_SYMLINKS 40 /* as the kernel's MAXSYMLINKS */
 #define COPYUP_MAX_DEPTH       128
@@ -153,8 +154,6 @@ static int walk_expand(struct walk *w, int link_fd, char **rest)
         if (target[0] == '/')
                 while (w->n_fds > 0)
                         walk_pop(w);
-        if (strlen(*rest) > SIZE_MAX / 2 - PATH_MAX)
-                return -ENAMETOOLONG;
         char *expanded = xasprintf("%s/%s", target, *rest);
         free(*rest);
         *rest = expanded;
@@ -322,8 +321,9 @@ static unsigned long statvfs_to_ms(unsigned long f)
         static const struct {
                 unsigned long st, ms;
         } map[] = {
-                {ST_RDONLY, MS_RDONLY},   {ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
-                {ST_NOEXEC, MS_NOEXEC},   {ST_NOATIME, MS_NOATIME},       {ST_NODIRATIME, MS_NODIRATIME},
+                {ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},
+                {ST_NODEV, MS_NODEV},       {ST_NOEXEC, MS_NOEXEC},
+                {ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME},
                 {ST_RELATIME, MS_RELATIME},
         };
         unsigned long ms = 0;
@@ -382,8 +382,7 @@ static int ctx_open(struct mount_ctx *c, unsigned flags, int *ret_fd)
         int r = root_path_open(c->root_fd, c->m->destination, flags, ret_fd);
 
         if (r < 0)
-                return errmsg_set(c->err, r, "resolve destination in the rootfs: %s",
-                                  strerror(-r));
+                return errmsg_set(c->err, r, "resolve destination in the rootfs: %s", strerror(-r));
         return 0;
 }
 
@@ -395,8 +394,8 @@ static int ctx_mount(struct mount_ctx *c, const char *source, int fd, const char
         const char *what = (flags & MS_BIND) ? "bind" : fstype ? fstype : "none";
 
         if (mount(source, proc_fd_path(fd, buf), fstype, flags, data) < 0)
-                return errmsg_set(c->err, -errno, "mount %s %s: %s", what,
-                                  source ? source : "none", strerror(errno));
+                return errmsg_set(c->err, -errno, "mount %s %s: %s", what, source ? source : "none",
+                                  strerror(errno));
         return 0;
 }
 
@@ -412,8 +411,7 @@ static int ctx_remount(struct mount_ctx *c, unsigned long flags)
                 return r;
         r = remount_keep_locked(proc_fd_path(fd, buf), flags);
         if (r < 0)
-                return errmsg_set(c->err, r, "remount with flags 0x%lx: %s", flags,
-                                  strerror(-r));
+                return errmsg_set(c->err, r, "remount with flags 0x%lx: %s", flags, strerror(-r));
         return 0;
 }
 
@@ -450,8 +448,10 @@ static bool is_procfs(const char *path)
 static int ctx_check_proc(struct mount_ctx *c, int fd)
 {
         static const char *const allowed[] = {
-                "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",     "/proc/stat",
-                "/proc/swaps",   "/proc/uptime",    "/proc/loadavg",     "/proc/slabinfo",
+                "/proc/cpuinfo", "/proc/diskstats",
+                "/proc/meminfo", "/proc/stat",
+                "/proc/swaps",   "/proc/uptime",
+                "/proc/loadavg", "/proc/slabinfo",
                 "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
         };
         _cleanup_free_ char *path = NULL;
@@ -460,15 +460,15 @@ static int ctx_check_proc(struct mount_ctx *c, int fd)
 
         r = ctx_container_path(c, fd, &path);
         if (r < 0)
-                return errmsg_set(c->err, r, "resolve destination in the rootfs: %s",
-                                  strerror(-r));
+                return errmsg_set(c->err, r, "resolve destination in the rootfs: %s", strerror(-r));
         rest = path_startswith(path, "/proc");
         if (!rest)
                 return 0;
         if (*rest == '\0') {
                 if (is_procfs(c->m->source))
                         return 0;
-                return errmsg_set(c->err, -EINVAL, "%s cannot be mounted because it is not of type proc", path);
+                return errmsg_set(c->err, -EINVAL,
+                                  "%s cannot be mounted because it is not of type proc", path);
         }
         for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
                 if (STREQ(path, allowed[i]))
@@ -514,7 +514,8 @@ static int mount_kernel_fs(struct mount_ctx *c)
         r = root_path_open(c->root_fd, c->m->destination, ROOT_PATH_MKDIR | ROOT_PATH_NOFOLLOW,
                            &fd);
         if (r == -ELOOP || r == -ENOTDIR || (r >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)))
-                return errmsg_set(c->err, -EINVAL, "filesystem %s must be mounted on an ordinary directory", type);
+                return errmsg_set(c->err, -EINVAL,
+                                  "filesystem %s must be mounted on an ordinary directory", type);
         if (r < 0)
                 return errmsg_set(c->err, r, "resolve destination in the rootfs: %s", strerror(-r));
         r = ctx_mount(c, c->m->source ? c->m->source : type, fd, type, c->mf.flags, c->mf.data);
@@ -690,7 +691,7 @@ static int mount_tmpfs(struct mount_ctx *c)
                 /* opened before the mount, this fd keeps reading the covered directory */
                 r = reopen_dir(fd, &old_dir);
                 if (r < 0)
-                        errmsg_set(c->err, r, "tmpcopyup: open destination: %s", strerror(-r));
+                        r = errmsg_set(c->err, r, "tmpcopyup: open destination: %s", strerror(-r));
         }
         if (r >= 0)
                 r = ctx_mount(c, c->m->source ? c->m->source : "tmpfs", fd, "tmpfs",
@@ -921,7 +922,8 @@ static int mount_apply_after(struct mount_ctx *c)
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
                 unsigned long f = kinds[i] | (c->mf.propagation & MS_REC);
 
-                if ((c->mf.propagation & kinds[i]) && mount(NULL, proc_fd_path(fd, buf), NULL, f, NULL) < 0)
+                if ((c->mf.propagation & kinds[i]) &&
+                    mount(NULL, proc_fd_path(fd, buf), NULL, f, NULL) < 0)
                         return errmsg_set(c->err, -errno, "set propagation: %s", strerror(errno));
         }
         if (!attr.attr_set && !attr.attr_clr)
@@ -951,7 +953,11 @@ int mount_entry(int root_fd, const struct oci_spec *spec, size_t index, bool in_
 {
         const struct oci_mount *m = &spec->mounts[index];
         struct mount_ctx c = {
-                .root_fd = root_fd, .spec = spec, .m = m, .in_userns = in_userns, .err = err,
+                .root_fd = root_fd,
+                .spec = spec,
+                .m = m,
+                .in_userns = in_userns,
+                .err = err,
         };
         char buf[PROC_FD_PATH_MAX], prefix[PATH_MAX];
         ssize_t n;
@@ -987,8 +993,7 @@ bool mount_is_bind(const struct oci_mount *m)
         return is_bind;
 }
 
-int mount_entry_finish(int root_fd, const struct oci_spec *spec, size_t index,
-                       struct errmsg *err)
+int mount_entry_finish(int root_fd, const struct oci_spec *spec, size_t index, struct errmsg *err)
 {
         const struct oci_mount *m = &spec->mounts[index];
         _cleanup_close_ int fd = -EBADF;

@@ -49,8 +49,7 @@ int remount_keep_locked(const char *target, unsigned long flags);
 int mount_entry(int root_fd, const struct oci_spec *spec, size_t index, bool in_userns,
                 struct errmsg *err);
 /* The late read-only remount of mounts[index] if it needs one, else nothing. */
-int mount_entry_finish(int root_fd, const struct oci_spec *spec, size_t index,
-                       struct errmsg *err);
+int mount_entry_finish(int root_fd, const struct oci_spec *spec, size_t index, struct errmsg *err);
 /* Is the entry a bind mount ("bind" type, or "bind"/"rbind" among its options)? */
 bool mount_is_bind(const struct oci_mount *m);
 /*

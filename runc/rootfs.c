@@ -6,6 +6,8 @@
  * Everything happens in the container's own mount namespace, which disappears with its
  * last process; a failure therefore needs no rollback of the mounts made so far.
  */
+#include "runc/rootfs.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mount.h>
@@ -17,7 +19,6 @@
 #include "lib/xalloc.h"
 #include "runc/devices.h"
 #include "runc/mount.h"
-#include "runc/rootfs.h"
 
 struct parent_mount {
         const char *rootfs;
@@ -51,8 +52,7 @@ static int parent_mount_make_private(const char *rootfs, struct errmsg *err)
 
         r = mountinfo_foreach(parent_mount_find, &p);
         if (r >= 0 && p.is_shared && mount(NULL, p.mount_point, NULL, MS_PRIVATE, NULL) < 0)
-                r = errmsg_set(err, -errno, "make %s private: %s", p.mount_point,
-                               strerror(errno));
+                r = errmsg_set(err, -errno, "make %s private: %s", p.mount_point, strerror(errno));
         else if (r < 0)
                 r = errmsg_set(err, r, "read mountinfo: %s", strerror(-r));
         free(p.mount_point);
@@ -72,8 +72,7 @@ static int rootfs_prepare(const struct oci_spec *spec, const char *rootfs, struc
         if (r < 0)
                 return r;
         if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return errmsg_set(err, -errno, "bind %s onto itself: %s", rootfs,
-                                  strerror(errno));
+                return errmsg_set(err, -errno, "bind %s onto itself: %s", rootfs, strerror(errno));
         return 0;
 }
 
@@ -166,9 +165,11 @@ static int readonly_path(int root_fd, const char *path, struct errmsg *err)
         if (r < 0)
                 return errmsg_set(err, r, "resolve: %s", strerror(-r));
         target = mount_target(top, path, buf2);
+        /* ST_NOSUID, ST_NODEV and ST_NOEXEC have the values of their MS_ twins */
         if (statvfs(target, &sv) < 0)
                 return errmsg_set(err, -errno, "statvfs: %s", strerror(errno));
-        r = remount_keep_locked(target, MS_RDONLY | (sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC)));
+        r = remount_keep_locked(target,
+                                MS_RDONLY | (sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC)));
         if (r < 0)
                 return errmsg_set(err, r, "remount read-only: %s", strerror(-r));
         return 0;
@@ -207,14 +208,14 @@ static int rootfs_finish_paths(int root_fd, const struct oci_spec *spec, struct 
         int r;
 
         /* runc's order: readonlyPaths, then maskedPaths */
-        strv_foreach(p, spec->linux.readonly_paths) {
+        strv_foreach (p, spec->linux.readonly_paths) {
                 r = readonly_path(root_fd, *p, err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "readonlyPaths[%zu] (%s)", i, *p);
                 i++;
         }
         i = 0;
-        strv_foreach(p, spec->linux.masked_paths) {
+        strv_foreach (p, spec->linux.masked_paths) {
                 r = mask_path(root_fd, *p, err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "maskedPaths[%zu] (%s)", i, *p);

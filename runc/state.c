@@ -65,7 +65,7 @@ struct container_state *container_state_free(struct container_state *st)
         free(st->bundle);
         free(st->rootfs);
         free(st->created);
-        free(st->cgroup_path);
+        free(st->cgroup_json);
         free(st->annotations_json);
         free(st);
         return NULL;
@@ -87,7 +87,9 @@ static int state_from_json(json_t *j, struct container_state **ret)
         st->bundle = json_dup_string(j, "bundle");
         st->rootfs = json_dup_string(j, "rootfs");
         st->created = json_dup_string(j, "created");
-        st->cgroup_path = json_dup_string(j, "cgroup_path");
+        st->cgroup_json = json_object_get(j, "cgroup")
+                                  ? json_dumps(json_object_get(j, "cgroup"), JSON_COMPACT)
+                                  : NULL;
         st->pid = (pid_t) json_integer_value(json_object_get(j, "pid"));
         st->start_time = (uint64_t) json_integer_value(json_object_get(j, "start_time"));
         st->owner = (uid_t) json_integer_value(json_object_get(j, "owner"));
@@ -130,13 +132,14 @@ int state_save(int root_fd, const struct container_state *st, struct errmsg *err
         _cleanup_free_ char *path = xasprintf("%s/" STATE_FILE, st->id);
         _cleanup_free_ char *text = NULL;
         json_t *ann = json_loads(st->annotations_json ? st->annotations_json : "{}", 0, NULL);
+        json_t *cg = st->cgroup_json ? json_loads(st->cgroup_json, 0, NULL) : NULL;
         json_t *j;
         int r;
 
-        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:s?, s:b, s:o}", "id", st->id,
+        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:o*, s:b, s:o}", "id", st->id,
                       "pid", (json_int_t) st->pid, "start_time", (json_int_t) st->start_time,
                       "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-                      "owner", (json_int_t) st->owner, "cgroup_path", st->cgroup_path,
+                      "owner", (json_int_t) st->owner, "cgroup", cg,
                       "systemd_cgroup", st->systemd_cgroup, "annotations",
                       ann ? ann : json_object());
         assert(j);
@@ -193,6 +196,21 @@ bool process_is_alive(pid_t pid, uint64_t start_time)
         return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+int state_open_cgroup(const struct container_state *st, struct cgroup **ret, struct errmsg *err)
+{
+        json_t *j;
+        int r;
+
+        if (!st->cgroup_json)
+                return errmsg_set(err, -ENOENT, "container %s has no cgroup recorded", st->id);
+        j = json_loads(st->cgroup_json, 0, NULL);
+        if (!j)
+                return errmsg_set(err, -EBADMSG, "state of %s: malformed cgroup", st->id);
+        r = cgroup_from_json(j, ret, err);
+        json_decref(j);
+        return r;
+}
+
 enum container_status state_status(int root_fd, const struct container_state *st)
 {
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
@@ -204,8 +222,7 @@ enum container_status state_status(int root_fd, const struct container_state *st
         fifo = xasprintf("%s/" EXEC_FIFO, st->id);
         if (faccessat(root_fd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return STATUS_CREATED;
-        if (st->cgroup_path &&
-            cgroup_open(st->cgroup_path, st->id, false, &cg, NULL) >= 0 &&
+        if (state_open_cgroup(st, &cg, NULL) >= 0 &&
             cgroup_is_frozen(cg, &frozen) >= 0 && frozen)
                 return STATUS_PAUSED;
         return STATUS_RUNNING;

@@ -34,7 +34,7 @@ struct container_state {
         char *rootfs;         /* absolute */
         char *created;        /* RFC 3339 with nanoseconds, UTC */
         uid_t owner;
-        char *cgroup_path;    /* resolved, e.g. "/berth-runc/c1" */
+        char *cgroup_json;    /* cgroup_to_json(): every hierarchy's directory */
         bool systemd_cgroup;
         char *annotations_json; /* the config's annotations object, "{}" if none */
 };
@@ -51,6 +51,9 @@ int state_save(int root_fd, const struct container_state *st, struct errmsg *err
 struct container_state *container_state_free(struct container_state *st);
 DEFINE_CLEANUP_FUNC(struct container_state, container_state_free)
 
+/* Opens the container's cgroup as recorded at create. */
+struct cgroup;
+int state_open_cgroup(const struct container_state *st, struct cgroup **ret, struct errmsg *err);
 /* The current status of a loaded container (checks the process, the fifo, the freezer). */
 enum container_status state_status(int root_fd, const struct container_state *st);
 /* Is pid alive with this start time? */
