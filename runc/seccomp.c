@@ -311,7 +311,7 @@ static int filter_set_attrs(scmp_filter_ctx ctx, const struct oci_seccomp *sc, s
                         continue;
                 r = seccomp_attr_set(ctx, flag_attrs[i], 1);
                 if (r < 0)
-                        return errmsg_set(err, r, "seccomp: flag %s: %s", flag_names[i],
+                        return errmsg_set(err, r, "linux.seccomp.flags: %s: %s", flag_names[i],
                                           strerror(-r));
         }
         return 0;
@@ -332,7 +332,7 @@ static int filter_add_archs(scmp_filter_ctx ctx, const struct oci_seccomp *sc, s
 
                 /* the native architecture is in the filter already */
                 if (r < 0 && r != -EEXIST)
-                        return errmsg_set(err, r, "seccomp: add architecture %s: %s",
+                        return errmsg_set(err, r, "linux.seccomp.architectures[%zu]: add %s: %s", i,
                                           arch_name(sc->architectures[i]), strerror(-r));
         }
         return 0;
@@ -406,9 +406,9 @@ static int filter_add_syscalls(scmp_filter_ctx ctx, const struct oci_seccomp *sc
                                 continue;
                         r = filter_add_rules(ctx, s, nr);
                         if (r < 0)
-                                return errmsg_set(err, r,
-                                                  "seccomp: syscalls[%zu]: add rule for %s: %s", i,
-                                                  *name, strerror(-r));
+                                return errmsg_set(
+                                        err, r, "linux.seccomp.syscalls[%zu]: add rule for %s: %s",
+                                        i, *name, strerror(-r));
                 }
         }
         return 0;
@@ -434,6 +434,6 @@ int seccomp_filter_load(const struct oci_seccomp *sc, struct errmsg *err)
         r = seccomp_load(ctx);
         if (r < 0)
                 return errmsg_set(err, r, "seccomp: load filter: %s%s", strerror(-r),
-                                  r == -EACCES ? " (no_new_privs is not set)" : "");
+                                  r == -EACCES ? " (needs no_new_privs or CAP_SYS_ADMIN)" : "");
         return 0;
 }
