@@ -195,6 +195,13 @@ def leftovers(root, cid, cgroups_path):
     return problems
 
 
+def assert_no_debris(rt, b):
+    """For error paths: the failed command left no state dir, cgroup or
+    process for bundle b (checked before teardown's delete --force)."""
+    problems = leftovers(rt.root, b.id, b.cgroups_path)
+    assert not problems, "failed command left debris:\n  " + "\n  ".join(problems)
+
+
 def cleanup_cgroup_parent():
     """Remove the empty per-suite parent cgroup left by runtimes."""
     for m, _, _ in cgroup_mounts():

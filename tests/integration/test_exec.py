@@ -86,8 +86,10 @@ def test_exec_detach_pid_file(rt, running, workdir):
     rt.exec_ok(running.id, "sleep", "1000", opts=("--detach", "--pid-file", pid_file))
     pid = int(read_file(pid_file))
     assert pid_alive(pid), f"detached exec pid {pid} is not running"
-    cmdline = read_file(f"/proc/{pid}/cmdline").split("\0")
-    assert cmdline[:2] == ["sleep", "1000"], cmdline
+    # The pid may still be the runtime's init for a moment before it execs.
+    wait_for(lambda: read_file(f"/proc/{pid}/cmdline").split("\0")[:2] == ["sleep", "1000"],
+             what=f"pid {pid} to be the exec'd sleep "
+                  f"(cmdline {read_file(f'/proc/{pid}/cmdline')!r})")
     listed = json.loads(rt.ok("ps", "--format", "json", running.id).out)
     assert pid in listed, f"ps does not list the exec'd pid {pid}: {listed}"
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ocitest import leftovers, read_file, wait_for
+from ocitest import assert_no_debris, read_file, wait_for
 
 HOST_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
 CONTAINER_HOOKS = ("createContainer", "startContainer")
@@ -113,8 +113,7 @@ def test_failing_hook_fails_create_and_cleans_up(rt, bundle):
     b.save()
     r = rt.create(b)
     assert r.rc != 0, f"a failing createRuntime hook must fail create:\n{r}"
-    problems = leftovers(rt.root, b.id, b.cgroups_path)
-    assert not problems, problems
+    assert_no_debris(rt, b)
 
 
 def test_hook_timeout(rt, bundle):
@@ -128,8 +127,7 @@ def test_hook_timeout(rt, bundle):
     assert r.rc != 0, f"a hook over its timeout must fail create:\n{r}"
     assert took < 8, f"create took {took:.1f}s; the 1 s hook timeout was not applied"
     assert "timeout" in r.err.lower() or "timed out" in r.err.lower(), str(r)
-    problems = leftovers(rt.root, b.id, b.cgroups_path)
-    assert not problems, problems
+    assert_no_debris(rt, b)
 
 
 def test_poststop_runs_on_force_delete(rt, bundle, workdir):

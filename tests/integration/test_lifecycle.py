@@ -9,14 +9,9 @@ import shutil
 
 import pytest
 
-from ocitest import leftovers, pid_alive, read_file, wait_for
+from ocitest import assert_no_debris, pid_alive, read_file, wait_for
 
 LONG = ["sleep", "1000"]
-
-
-def assert_clean(rt, b):
-    problems = leftovers(rt.root, b.id, b.cgroups_path)
-    assert not problems, "failed command left debris:\n  " + "\n  ".join(problems)
 
 
 def parse_created(value):
@@ -54,7 +49,7 @@ def test_run_returns_128_plus_signal(rt, bundle):
 def test_run_removes_state_after_exit(rt, bundle):
     b = bundle(["true"])
     rt.run_ok(b)
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_run_detach(rt, bundle):
@@ -85,7 +80,7 @@ def test_create_does_not_run_process_until_start(rt, bundle, workdir):
     rt.wait_status(b.id, "stopped")
     rt.delete(b.id)
     assert rt.cmd("state", b.id).rc != 0, "state of a deleted container must fail"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_start_kill_delete(rt, bundle):
@@ -102,7 +97,7 @@ def test_start_kill_delete(rt, bundle):
     rt.wait_status(b.id, "stopped")
     wait_for(lambda: not pid_alive(pid), what=f"pid {pid} to die")
     rt.delete(b.id)
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_kill_by_signal_name_and_number(rt, bundle):
@@ -130,7 +125,7 @@ def test_delete_force_running(rt, bundle):
     rt.delete(b.id, force=True)
     assert rt.cmd("state", b.id).rc != 0
     assert not pid_alive(pid), f"pid {pid} survived delete --force"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_delete_force_created(rt, bundle):
@@ -139,7 +134,7 @@ def test_delete_force_created(rt, bundle):
     pid = rt.state(b.id)["pid"]
     rt.delete(b.id, force=True)
     assert not pid_alive(pid), f"init pid {pid} survived delete --force"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_pid_file(rt, bundle, workdir):
@@ -256,7 +251,7 @@ def test_missing_rootfs(rt, bundle):
     r = rt.create(b)
     assert r.rc != 0, str(r)
     assert "rootfs" in r.err, f"message must name the rootfs:\n{r}"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_truncated_config(rt, bundle):
@@ -268,7 +263,7 @@ def test_truncated_config(rt, bundle):
     assert r.rc != 0, str(r)
     assert re.search(r"EOF|end of|premature|truncated|unexpected|parse", r.err, re.I), \
         f"message must say the JSON ended early:\n{r}"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 @pytest.mark.berth_only
@@ -289,7 +284,7 @@ def test_config_field_of_wrong_type(rt, bundle):
     r = rt.create(b)
     assert r.rc != 0, str(r)
     assert "args" in r.err, f"message must name process.args:\n{r}"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_missing_config(rt, bundle):
@@ -298,7 +293,7 @@ def test_missing_config(rt, bundle):
     r = rt.create(b)
     assert r.rc != 0, str(r)
     assert "config.json" in r.err, f"message must name config.json:\n{r}"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_unknown_namespace_type(rt, bundle):
@@ -308,7 +303,7 @@ def test_unknown_namespace_type(rt, bundle):
     r = rt.create(b)
     assert r.rc != 0, str(r)
     assert "bogusns" in r.err, f"message must name the namespace type:\n{r}"
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_missing_executable(rt, bundle):
@@ -316,7 +311,7 @@ def test_missing_executable(rt, bundle):
     r = rt.run(b)
     assert r.rc != 0, str(r)
     assert "/no/such/binary" in r.err or "no such file" in r.err.lower(), str(r)
-    assert_clean(rt, b)
+    assert_no_debris(rt, b)
 
 
 def test_start_unknown_container_fails(rt):

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ocitest import read_file
+from ocitest import assert_no_debris, read_file
 
 
 def make_host_dir(workdir, name, files=None):
@@ -71,6 +71,7 @@ def test_bind_missing_source_fails(rt, bundle, workdir):
     r = rt.run(b)
     assert r.rc != 0, str(r)
     assert "no-such-source" in r.err, f"message must name the source:\n{r}"
+    assert_no_debris(rt, b)
 
 
 @pytest.mark.parametrize("target", ["/etc", "../../../../../../../../etc"])
@@ -170,6 +171,7 @@ def test_sysctl_without_netns_refused(rt, bundle):
     assert r.rc != 0, f"a net.* sysctl on the host's netns must be refused:\n{r}"
     assert "net.ipv4.ip_forward" in r.err, str(r)
     assert read_file("/proc/sys/net/ipv4/ip_forward") == host_value
+    assert_no_debris(rt, b)
 
 
 def test_linux_devices_node(rt, bundle):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ocitest import new_id, proc_status_field, read_file
+from ocitest import assert_no_debris, new_id, proc_status_field, read_file
 
 ALL_TYPES = {
     # config type -> /proc/self/ns entry
@@ -78,6 +78,7 @@ def test_hostname_without_uts_namespace_fails(rt, bundle):
     r = rt.run(b)
     assert r.rc != 0, f"hostname without a uts namespace must be refused:\n{r}"
     assert "hostname" in r.err.lower() or "uts" in r.err.lower(), str(r)
+    assert_no_debris(rt, b)
 
 
 def test_network_namespace_has_only_lo(rt, bundle):
@@ -89,7 +90,9 @@ def test_network_namespace_has_only_lo(rt, bundle):
 
 @pytest.fixture
 def netns():
+    """A named network namespace (ip netns add) with 10.99.1.1 on lo."""
     name = new_id("btns")
+    had_run_netns = os.path.exists("/run/netns")
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
@@ -98,6 +101,15 @@ def netns():
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+        # `ip netns add` made /run/netns a mount point; undo that if we did.
+        if not had_run_netns and os.path.isdir("/run/netns") \
+                and not os.listdir("/run/netns"):
+            subprocess.run(["umount", "/run/netns"], check=False,
+                           stderr=subprocess.DEVNULL)
+            try:
+                os.rmdir("/run/netns")
+            except OSError:
+                pass
 
 
 def test_join_network_namespace_by_path(rt, bundle, netns):
@@ -118,6 +130,7 @@ def test_join_missing_namespace_path_fails(rt, bundle):
     r = rt.run(b)
     assert r.rc != 0, str(r)
     assert "does-not-exist" in r.err, f"message must name the path:\n{r}"
+    assert_no_debris(rt, b)
 
 
 def userns_bundle(bundle, args):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ocitest import ConsoleSocket, proc_status_field
+from ocitest import ConsoleSocket, assert_no_debris, proc_status_field
 
 CAP_NUMBERS = {
     "CAP_CHOWN": 0,
@@ -140,6 +140,7 @@ def test_unknown_rlimit_fails(rt, bundle):
     b.save()
     r = rt.run(b)
     assert r.rc != 0 and "RLIMIT_BOGUS" in r.err, str(r)
+    assert_no_debris(rt, b)
 
 
 @pytest.mark.parametrize("nnp,want", [(True, "1"), (False, "0")])
@@ -204,3 +205,4 @@ def test_terminal_without_console_socket_fails(rt, bundle):
     r = rt.create(b)
     assert r.rc != 0, f"create with terminal=true needs --console-socket:\n{r}"
     assert "console" in r.err.lower(), str(r)
+    assert_no_debris(rt, b)

@@ -7,7 +7,7 @@ import platform
 
 import pytest
 
-from ocitest import proc_status_field, read_file, sha256_file, wait_for
+from ocitest import assert_no_debris, proc_status_field, read_file, sha256_file, wait_for
 
 SECCOMP_ARCHES = {
     "x86_64": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
@@ -56,7 +56,7 @@ def test_seccomp_kill(rt, bundle):
     assert r.rc == 128 + 31, f"SCMP_ACT_KILL_PROCESS gives SIGSYS (159):\n{r}"
 
 
-def test_seccomp_unknown_syscall_name_fails_cleanly(rt, bundle):
+def test_seccomp_unknown_action_fails(rt, bundle):
     b = bundle(["true"])
     b.linux["seccomp"] = seccomp_profile([
         {"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"},
@@ -65,6 +65,7 @@ def test_seccomp_unknown_syscall_name_fails_cleanly(rt, bundle):
     r = rt.run(b)
     assert r.rc != 0, str(r)
     assert "SCMP_ACT_BOGUS" in r.err, f"message must name the action:\n{r}"
+    assert_no_debris(rt, b)
 
 
 # --- CVE-2019-5736 class ----------------------------------------------------
