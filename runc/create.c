@@ -400,6 +400,7 @@ static void init_fill(struct create_ctx *c)
         c->init.annotations_json = c->annotations_json;
         c->init.preserve_fds = c->o->preserve_fds;
         c->init.no_new_keyring = c->o->no_new_keyring;
+        c->init.no_pivot = c->o->no_pivot;
 }
 
 /*

@@ -212,7 +212,7 @@ static int setup_filesystem(struct init_ctx *c, pid_t *ret_host_pid, struct errm
         r = run_create_hooks(c, ret_host_pid, err);
         if (r < 0)
                 return r;
-        r = rootfs_pivot(c->rootfs, err);
+        r = rootfs_pivot(c->rootfs, c->no_pivot, err);
         if (r < 0)
                 return r;
         r = write_sysctls(&c->spec->linux, err);

@@ -34,6 +34,7 @@ struct init_ctx {
         int new_ns_flags;   /* CLONE_NEW* to create */
         unsigned preserve_fds;
         bool no_new_keyring;
+        bool no_pivot;
         bool is_exec;
 };
 

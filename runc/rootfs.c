@@ -114,10 +114,30 @@ int rootfs_setup(const struct oci_spec *spec, const char *rootfs, bool in_userns
         return 0;
 }
 
-int rootfs_pivot(const char *rootfs, struct errmsg *err)
+/*
+ * --no-pivot (for roots pivot_root refuses, such as a ramdisk): move the rootfs mount over
+ * "/" and chroot into it. Weaker than pivot_root, as in runc: the host's mounts stay in the
+ * namespace underneath.
+ */
+static int move_root(const char *rootfs, struct errmsg *err)
+{
+        if (chdir(rootfs) < 0)
+                return errmsg_set(err, -errno, "chdir %s: %s", rootfs, strerror(errno));
+        if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+                return errmsg_set(err, -errno, "move %s to /: %s", rootfs, strerror(errno));
+        if (chroot(".") < 0)
+                return errmsg_set(err, -errno, "chroot %s: %s", rootfs, strerror(errno));
+        if (chdir("/") < 0)
+                return errmsg_set(err, -errno, "chdir /: %s", strerror(errno));
+        return 0;
+}
+
+int rootfs_pivot(const char *rootfs, bool no_pivot, struct errmsg *err)
 {
         _cleanup_close_ int old_root = -EBADF, new_root = -EBADF;
 
+        if (no_pivot)
+                return move_root(rootfs, err);
         old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (old_root < 0)
                 return errmsg_set(err, -errno, "open /: %s", strerror(errno));

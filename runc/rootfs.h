@@ -23,5 +23,6 @@
 /* in_userns: devices are bind-mounted from the host instead of mknod. */
 int rootfs_setup(const struct oci_spec *spec, const char *rootfs, bool in_userns,
                  struct errmsg *err);
-int rootfs_pivot(const char *rootfs, struct errmsg *err);
+/* no_pivot: MS_MOVE + chroot instead of pivot_root (runc's --no-pivot). */
+int rootfs_pivot(const char *rootfs, bool no_pivot, struct errmsg *err);
 int rootfs_finish(const struct oci_spec *spec, struct errmsg *err);

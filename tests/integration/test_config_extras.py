@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Config sections and flags not covered elsewhere: --no-pivot, a bad console
+socket, kill --all, personality, oomScoreAdj, domainname, time namespace."""
+import json
+import os
+import socket
+
+import pytest
+
+from ocitest import assert_no_debris, pid_alive, read_file, wait_for
+
+LONG = ["sleep", "300"]
+
+
+def test_no_pivot_runs_in_rootfs(rt, bundle):
+    b = bundle(["cat", "/etc/hostname"])
+    b.config["hostname"] = "nopivot"
+    b.save()
+    with open(os.path.join(b.rootfs, "etc/hostname"), "w") as f:
+        f.write("from-the-rootfs\n")
+    assert rt.run_ok(b, "--no-pivot") == "from-the-rootfs\n"
+
+
+@pytest.mark.parametrize("kind", ["missing", "not-a-socket"])
+def test_bad_console_socket(rt, bundle, workdir, kind):
+    b = bundle(["true"], terminal=True)
+    path = os.path.join(workdir, "console.sock")
+    if kind == "not-a-socket":
+        with open(path, "w") as f:
+            f.write("x")
+    r = rt.create(b, "--console-socket", path)
+    assert r.rc != 0, f"create with a {kind} console socket must fail:\n{r}"
+    assert "console" in r.err, f"the error must name the console socket:\n{r}"
+    assert_no_debris(rt, b)
+
+
+def test_console_socket_that_closes_early(rt, bundle, workdir):
+    """A listener that accepts and closes at once: create fails cleanly."""
+    b = bundle(["true"], terminal=True)
+    path = os.path.join(workdir, "closing.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.close()  # nobody accepts: connect is refused
+    r = rt.create(b, "--console-socket", path)
+    assert r.rc != 0, str(r)
+    assert_no_debris(rt, b)
+
+
+def test_kill_all_reaches_every_process(rt, bundle):
+    b = bundle(["sh", "-c", "sleep 300 & sleep 300 & wait"])
+    state = rt.start_running(b)
+    wait_for(lambda: len(pids_of(rt, b.id)) >= 3, what="three processes")
+    pids = pids_of(rt, b.id)
+    rt.kill(b.id, "KILL", "--all")
+    wait_for(lambda: not any(pid_alive(p) for p in pids), what="every process to die")
+    rt.wait_status(b.id, "stopped")
+    assert state["pid"] in pids
+
+
+def pids_of(rt, cid):
+    return json.loads(rt.ok("ps", "--format", "json", cid).out)
+
+
+@pytest.mark.berth_only  # runc 1.1.5 ignores linux.personality (added in runc 1.2)
+def test_personality_linux32(rt, bundle):
+    b = bundle(["uname", "-m"])
+    b.linux["personality"] = {"domain": "LINUX32"}
+    b.save()
+    assert rt.run_ok(b).strip() in ("i686", "i386")
+
+
+def test_oom_score_adj_raised(rt, bundle):
+    # Raising is always allowed; lowering needs CAP_SYS_RESOURCE, which this machine lacks.
+    own = int(read_file("/proc/self/oom_score_adj"))
+    want = min(own + 100, 1000)
+    b = bundle(["cat", "/proc/self/oom_score_adj"])
+    b.process["oomScoreAdj"] = want
+    b.save()
+    assert rt.run_ok(b).strip() == str(want)
+
+
+@pytest.mark.berth_only  # runc 1.1.5 ignores domainname (added in runc 1.2)
+def test_domainname(rt, bundle):
+    b = bundle(["cat", "/proc/sys/kernel/domainname"])
+    b.config["domainname"] = "example.test"
+    b.save()
+    assert rt.run_ok(b).strip() == "example.test"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/ns/time"), reason="kernel without time namespaces")
+@pytest.mark.berth_only  # runc 1.1.5 has no time namespaces (added in runc 1.2)
+def test_time_namespace_offsets(rt, bundle):
+    b = bundle(["cat", "/proc/uptime"])
+    b.linux["namespaces"].append({"type": "time"})
+    b.linux["timeOffsets"] = {"boottime": {"secs": 86400 * 400, "nanosecs": 0}}
+    b.save()
+    host_uptime = float(read_file("/proc/uptime").split()[0])
+    uptime = float(rt.run_ok(b).split()[0])
+    assert uptime >= 86400 * 400 + host_uptime - 5, f"uptime {uptime} lacks the offset"
