@@ -64,7 +64,8 @@ int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+static int write_via_rename(int dirfd, const char *path, const void *data, size_t len,
+                            mode_t mode, bool sync)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int) getpid());
         _cleanup_close_ int fd = -EBADF;
@@ -74,13 +75,23 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
                 r = -errno;
         if (r < 0)
                 (void) unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+{
+        return write_via_rename(dirfd, path, data, len, mode, true);
+}
+
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+{
+        return write_via_rename(dirfd, path, data, len, mode, false);
 }
 
 int write_string_at(int dirfd, const char *path, const char *s)

@@ -21,6 +21,11 @@ int read_file_at(int dirfd, const char *path, size_t max_size, char **ret_text, 
 int read_fd_all(int fd, size_t max_size, char **ret_text, size_t *ret_len);
 /* Writes data to dirfd/path through a temporary name, fsync and rename (atomic replace). */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * The same without fsync: readers never see a torn file, but a power loss may lose it. For
+ * files on tmpfs (/run) that do not outlive a reboot anyway.
+ */
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
 /* Opens dirfd/path O_WRONLY (no create, no truncate) and writes s: for /proc and cgroupfs. */
 int write_string_at(int dirfd, const char *path, const char *s);
 /* Writes all of buf to fd, retrying on EINTR and short writes. */

@@ -493,7 +493,7 @@ int pid_file_write(const char *path, pid_t pid, struct errmsg *err)
         int r;
 
         (void) snprintf(buf, sizeof(buf), "%d", (int) pid);
-        r = write_file_atomic_at(AT_FDCWD, path, buf, strlen(buf), 0644);
+        r = write_file_replace_at(AT_FDCWD, path, buf, strlen(buf), 0644);
         if (r < 0)
                 return errmsg_set(err, r, "--pid-file %s: %s", path, strerror(-r));
         return 0;

@@ -145,7 +145,8 @@ int state_save(int root_fd, const struct container_state *st, struct errmsg *err
         assert(j);
         text = json_dumps(j, JSON_COMPACT);
         json_decref(j);
-        r = write_file_atomic_at(root_fd, path, text, strlen(text), 0600);
+        /* the state root is a tmpfs (/run) normally: no fsync, runc does none either */
+        r = write_file_replace_at(root_fd, path, text, strlen(text), 0600);
         if (r < 0)
                 return errmsg_set(err, r, "write state of %s: %s", st->id, strerror(-r));
         return 0;
