@@ -15,35 +15,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f)     __attribute__((cleanup(f)))
-#define _printf_(a, b)   __attribute__((format(printf, a, b)))
-#define _unused_         __attribute__((unused))
-#define _noreturn_       __attribute__((noreturn))
-#define _warn_unused_    __attribute__((warn_unused_result))
-#define ELEMENTSOF(x)    (sizeof(x) / sizeof((x)[0]))
-#define STRLEN(s)        (sizeof("" s "") - 1)
-#define STREQ(a, b)      (strcmp((a), (b)) == 0)
-#define STREQ_PTR(a, b)  ((a) && (b) && strcmp((a), (b)) == 0)
-#define MIN(a, b)        ((a) < (b) ? (a) : (b))
-#define MAX(a, b)        ((a) > (b) ? (a) : (b))
+#define _cleanup_(f)    __attribute__((cleanup(f)))
+#define _printf_(a, b)  __attribute__((format(printf, a, b)))
+#define _unused_        __attribute__((unused))
+#define _noreturn_      __attribute__((noreturn))
+#define _warn_unused_   __attribute__((warn_unused_result))
+#define ELEMENTSOF(x)   (sizeof(x) / sizeof((x)[0]))
+#define STRLEN(s)       (sizeof("" s "") - 1)
+#define STREQ(a, b)     (strcmp((a), (b)) == 0)
+#define STREQ_PTR(a, b) ((a) && (b) && strcmp((a), (b)) == 0)
+#define MIN(a, b)       ((a) < (b) ? (a) : (b))
+#define MAX(a, b)       ((a) > (b) ? (a) : (b))
 
 /* Hand on ownership: returns the value and leaves the variable empty. */
-#define TAKE_GENERIC(var, type, nullvalue)                                                       \
-        ({                                                                                   \
-                type *_pvar_ = &(var);                                                       \
-                type _var_ = *_pvar_;                                                        \
-                *_pvar_ = nullvalue;                                                         \
-                _var_;                                                                       \
+#define TAKE_GENERIC(var, type, nullvalue) \
+        ({                                 \
+                type *_pvar_ = &(var);     \
+                type _var_ = *_pvar_;      \
+                *_pvar_ = nullvalue;       \
+                _var_;                     \
         })
 #define TAKE_PTR(ptr) TAKE_GENERIC(ptr, __typeof__(ptr), NULL)
 #define TAKE_FD(fd)   TAKE_GENERIC(fd, int, -EBADF)
 
 /* Defines type_freep(type **p) for use with _cleanup_(type_freep). */
-#define DEFINE_CLEANUP_FUNC(type, func)                                                      \
-        static inline void func##p(type **p)                                                 \
-        {                                                                                    \
-                if (*p)                                                                      \
-                        (void) func(*p);                                                     \
+#define DEFINE_CLEANUP_FUNC(type, func)      \
+        static inline void func##p(type **p) \
+        {                                    \
+                if (*p)                      \
+                        (void) func(*p);     \
         }
 
 static inline void freep(void *p)

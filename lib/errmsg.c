@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Caller-owned error messages (see errmsg.h). */
-#include <stdarg.h>
-
 #include "errmsg.h"
+
+#include <stdarg.h>
 
 int errmsg_set(struct errmsg *err, int code, const char *fmt, ...)
 {

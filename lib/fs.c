@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* File-system helpers on dirfd + relative path (see fs.h). */
+#include "fs.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-#include "fs.h"
 #include "xalloc.h"
 
 int read_fd_all(int fd, size_t max_size, char **ret_text, size_t *ret_len)
@@ -64,8 +65,8 @@ int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-static int write_via_rename(int dirfd, const char *path, const void *data, size_t len,
-                            mode_t mode, bool sync)
+static int write_via_rename(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                            bool sync)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int) getpid());
         _cleanup_close_ int fd = -EBADF;

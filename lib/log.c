@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Log records to stderr or a file, as text or JSON lines (see log.h). */
+#include "log.h"
+
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/uio.h>
 #include <time.h>
-
-#include "log.h"
 
 static enum log_level log_max_level = LOG_LEVEL_INFO;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;

@@ -42,10 +42,10 @@ int log_internal(enum log_level level, int r, const char *fmt, ...) _printf_(3, 
 #define log_error(...) (void) log_internal(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
 #define log_warn(...)  (void) log_internal(LOG_LEVEL_WARN, 0, __VA_ARGS__)
 #define log_info(...)  (void) log_internal(LOG_LEVEL_INFO, 0, __VA_ARGS__)
-#define log_debug(...)                                                                       \
-        do {                                                                                 \
-                if (log_enabled(LOG_LEVEL_DEBUG))                                            \
-                        (void) log_internal(LOG_LEVEL_DEBUG, 0, __VA_ARGS__);                \
+#define log_debug(...)                                                        \
+        do {                                                                  \
+                if (log_enabled(LOG_LEVEL_DEBUG))                             \
+                        (void) log_internal(LOG_LEVEL_DEBUG, 0, __VA_ARGS__); \
         } while (0)
 
 /* Append ": strerror(-r)" and return r. */

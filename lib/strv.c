@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* String vectors (see strv.h). */
 #include "strv.h"
+
 #include "xalloc.h"
 
 size_t strv_length(char *const *v)

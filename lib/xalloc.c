@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Allocation wrappers that abort on OOM (see xalloc.h). */
+#include "xalloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "xalloc.h"
 
 static _noreturn_ void oom(void)
 {

@@ -53,10 +53,10 @@ int cgroup_from_json(json_t *j, struct cgroup **ret, struct errmsg *err)
         cg->mode = (enum cgroup_mode) mode;
         cg->path = xstrdup(path);
         cg->hiers = xnew0(struct cgroup_hier, json_array_size(hiers));
-        json_array_foreach(hiers, i, h)
-        {
+        json_array_foreach (hiers, i, h) {
                 if (hier_from_json(h, &cg->hiers[i]) < 0)
-                        return errmsg_set(err, -EBADMSG, "state: malformed cgroup hierarchy %zu", i);
+                        return errmsg_set(err, -EBADMSG, "state: malformed cgroup hierarchy %zu",
+                                          i);
                 cg->n_hiers = i + 1;
         }
         *ret = TAKE_PTR(cg);

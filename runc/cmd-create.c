@@ -32,7 +32,8 @@ static int parse(int argc, char **argv, bool is_run, struct create_cmd *c)
         int opt;
 
         cmd_normalize_args(argc, argv, create_options);
-        while ((opt = getopt_long(argc, argv, is_run ? "+b:d" : "+b:", create_options, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, is_run ? "+b:d" : "+b:", create_options, NULL)) !=
+               -1) {
                 switch (opt) {
                 case 'b':
                         c->o.bundle = optarg;

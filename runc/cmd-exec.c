@@ -47,7 +47,8 @@ static int add_gid(struct exec_opts *o, const char *s)
                 log_error("invalid value \"%s\" for flag --additional-gids", s);
                 return -EINVAL;
         }
-        o->additional_gids = xrealloc(o->additional_gids, (o->n_additional_gids + 1) * sizeof(uint32_t));
+        o->additional_gids =
+                xrealloc(o->additional_gids, (o->n_additional_gids + 1) * sizeof(uint32_t));
         o->additional_gids[o->n_additional_gids++] = (uint32_t) v;
         return 0;
 }
@@ -55,22 +56,50 @@ static int add_gid(struct exec_opts *o, const char *s)
 static int parse_one(int opt, struct exec_opts *o)
 {
         switch (opt) {
-        case OPT_CONSOLE: o->console_socket = optarg; break;
-        case OPT_CWD: o->cwd = optarg; break;
-        case 'e': (void) strv_push(&o->env, optarg); break;
-        case 't': o->tty = true; break;
-        case 'u': o->user = optarg; break;
-        case 'g': return add_gid(o, optarg);
-        case 'p': o->process_file = optarg; break;
-        case 'd': o->detach = true; break;
-        case OPT_PIDFILE: o->pid_file = optarg; break;
-        case OPT_LABEL: case OPT_APPARMOR: break; /* no LSM support: accepted, ignored */
-        case OPT_NNP: o->no_new_privs = true; break;
-        case 'c': (void) strv_push(&o->caps, optarg); break;
-        case OPT_PRESERVE: return cmd_parse_uint("preserve-fds", optarg, &o->preserve_fds);
-        case OPT_CGROUP: break; /* sub-cgroups: the container's own cgroup is used */
-        case OPT_IGNORE_PAUSED: o->ignore_paused = true; break;
-        default: return -EINVAL;
+        case OPT_CONSOLE:
+                o->console_socket = optarg;
+                break;
+        case OPT_CWD:
+                o->cwd = optarg;
+                break;
+        case 'e':
+                (void) strv_push(&o->env, optarg);
+                break;
+        case 't':
+                o->tty = true;
+                break;
+        case 'u':
+                o->user = optarg;
+                break;
+        case 'g':
+                return add_gid(o, optarg);
+        case 'p':
+                o->process_file = optarg;
+                break;
+        case 'd':
+                o->detach = true;
+                break;
+        case OPT_PIDFILE:
+                o->pid_file = optarg;
+                break;
+        case OPT_LABEL:
+        case OPT_APPARMOR:
+                break; /* no LSM support: accepted, ignored */
+        case OPT_NNP:
+                o->no_new_privs = true;
+                break;
+        case 'c':
+                (void) strv_push(&o->caps, optarg);
+                break;
+        case OPT_PRESERVE:
+                return cmd_parse_uint("preserve-fds", optarg, &o->preserve_fds);
+        case OPT_CGROUP:
+                break; /* sub-cgroups: the container's own cgroup is used */
+        case OPT_IGNORE_PAUSED:
+                o->ignore_paused = true;
+                break;
+        default:
+                return -EINVAL;
         }
         return 0;
 }
@@ -85,7 +114,8 @@ int cmd_exec(const struct runc_global *g, int argc, char **argv)
         while (r >= 0 && (opt = getopt_long(argc, argv, "+e:tu:g:p:dc:", exec_options, NULL)) != -1)
                 r = parse_one(opt, &o);
         if (r >= 0 && argc - optind < 1) {
-                log_error("exec: usage: berth-runc exec [options] <container-id> <command> [args...]");
+                log_error(
+                        "exec: usage: berth-runc exec [options] <container-id> <command> [args...]");
                 r = -EINVAL;
         }
         if (r >= 0) {

@@ -34,8 +34,7 @@ int cmd_start(const struct runc_global *g, int argc, char **argv)
 
 int cmd_kill(const struct runc_global *g, int argc, char **argv)
 {
-        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
         struct errmsg err = {0};
         bool all = false;
         int opt, sig = SIGTERM, r;
@@ -63,8 +62,7 @@ int cmd_kill(const struct runc_global *g, int argc, char **argv)
 
 int cmd_delete(const struct runc_global *g, int argc, char **argv)
 {
-        static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
         struct errmsg err = {0};
         bool force = false;
         int opt, r;

@@ -142,7 +142,8 @@ int cmd_ps(const struct runc_global *g, int argc, char **argv)
                 format = optarg;
         }
         if (argc - optind < 1 || (!STREQ(format, "table") && !STREQ(format, "json"))) {
-                log_error("ps: usage: berth-runc ps [--format table|json] <container-id> [ps options]");
+                log_error(
+                        "ps: usage: berth-runc ps [--format table|json] <container-id> [ps options]");
                 return 1;
         }
         r = container_pids(g, argv[optind], &pids, &n);

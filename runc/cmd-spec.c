@@ -62,18 +62,17 @@ static void make_rootless(json_t *spec)
         size_t i;
         json_t *m;
 
-        json_array_foreach(mounts, i, m)
-        {
+        json_array_foreach (mounts, i, m) {
                 const char *dest = json_string_value(json_object_get(m, "destination"));
 
                 if (STREQ(dest, "/dev/pts"))
                         (void) json_array_remove(json_object_get(m, "options"), 5); /* gid=5 */
                 else if (STREQ(dest, "/sys"))
-                        (void) json_array_set_new(
-                                mounts, i,
-                                json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination", "/sys",
-                                          "type", "none", "source", "/sys", "options", "rbind",
-                                          "nosuid", "noexec", "nodev", "ro"));
+                        (void) json_array_set_new(mounts, i,
+                                                  json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}",
+                                                            "destination", "/sys", "type", "none",
+                                                            "source", "/sys", "options", "rbind",
+                                                            "nosuid", "noexec", "nodev", "ro"));
         }
         (void) json_object_del(linux_, "resources");
         (void) json_array_remove(ns, 1); /* network: no veth for unprivileged users */

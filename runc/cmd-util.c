@@ -40,8 +40,8 @@ bool cmd_want_args(const char *cmd, int argc, int optind_, int n, const char *us
 {
         if (argc - optind_ == n)
                 return true;
-        log_error("%s: \"%s\" requires exactly %d argument(s): usage: berth-runc %s %s",
-                  cmd, cmd, n, cmd, usage);
+        log_error("%s: \"%s\" requires exactly %d argument(s): usage: berth-runc %s %s", cmd, cmd,
+                  n, cmd, usage);
         return false;
 }
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Terminals for containers, handed out through the console socket (see console.h). */
+#include "runc/console.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
-
-#include "runc/console.h"
 
 int console_socket_connect(const char *path, int *ret_fd, struct errmsg *err)
 {
@@ -30,7 +30,9 @@ int send_fd(int sock, int fd, const char *name)
 {
         char control[CMSG_SPACE(sizeof(int))] = {0};
         struct iovec iov = {.iov_base = (void *) name, .iov_len = strlen(name)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control,
                              .msg_controllen = sizeof(control)};
         struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
 
@@ -65,8 +67,7 @@ int console_setup(int console_sock, const struct oci_process *p, struct errmsg *
         }
         r = send_fd(console_sock, master, name);
         if (r < 0)
-                return errmsg_set(err, r, "send pty master over console socket: %s",
-                                  strerror(-r));
+                return errmsg_set(err, r, "send pty master over console socket: %s", strerror(-r));
         if (setsid() < 0 && errno != EPERM)
                 return errmsg_set(err, -errno, "setsid: %s", strerror(errno));
         if (ioctl(slave, TIOCSCTTY, 0) < 0)

@@ -35,8 +35,7 @@ int container_start(const struct runc_global *g, const char *id, struct errmsg *
  * Removes a container: stopped (or created) ones always, running or paused ones only with
  * force (they are killed first). Runs poststop hooks. -ENOENT if it does not exist.
  */
-int container_delete(const struct runc_global *g, const char *id, bool force,
-                     struct errmsg *err);
+int container_delete(const struct runc_global *g, const char *id, bool force, struct errmsg *err);
 /* Sends sig to the init process, or with all to every process of the container. */
 int container_kill(const struct runc_global *g, const char *id, int sig, bool all,
                    struct errmsg *err);
@@ -45,14 +44,14 @@ int signal_from_string(const char *s);
 
 struct exec_opts {
         const char *id;
-        const char *process_file;  /* --process: a process JSON; the flags below then ignored */
-        char **args;               /* NULL-terminated */
-        char **env;                /* --env, appended to the config's */
+        const char *process_file; /* --process: a process JSON; the flags below then ignored */
+        char **args;              /* NULL-terminated */
+        char **env;               /* --env, appended to the config's */
         const char *cwd;
-        const char *user;          /* "uid[:gid]" */
+        const char *user; /* "uid[:gid]" */
         uint32_t *additional_gids;
         size_t n_additional_gids;
-        char **caps;               /* --cap, added to the config's */
+        char **caps; /* --cap, added to the config's */
         bool tty;
         bool no_new_privs;
         const char *console_socket;

@@ -94,8 +94,9 @@ static int resolve_paths(struct create_ctx *c, struct errmsg *err)
         c->bundle = abs;
         if (!c->spec->root_path)
                 return errmsg_set(err, -EINVAL, "config.json: root.path is required");
-        c->rootfs = c->spec->root_path[0] == '/' ? xstrdup(c->spec->root_path)
-                                                 : xasprintf("%s/%s", c->bundle, c->spec->root_path);
+        c->rootfs = c->spec->root_path[0] == '/'
+                            ? xstrdup(c->spec->root_path)
+                            : xasprintf("%s/%s", c->bundle, c->spec->root_path);
         if (stat(c->rootfs, &st) < 0)
                 return errmsg_set(err, -errno, "root.path %s: %s", c->rootfs, strerror(errno));
         if (!S_ISDIR(st.st_mode))
@@ -127,14 +128,16 @@ static int prepare_namespaces(struct create_ctx *c, struct errmsg *err)
                                           ns->path, strerror(errno));
         }
         if ((l->n_uid_mappings || l->n_gid_mappings) && !(c->init.new_ns_flags & CLONE_NEWUSER))
-                return errmsg_set(err, -EINVAL, "linux.uidMappings: user namespace mappings need a new user namespace");
+                return errmsg_set(
+                        err, -EINVAL,
+                        "linux.uidMappings: user namespace mappings need a new user namespace");
         return 0;
 }
 
 static bool is_ipc_sysctl(const char *key)
 {
-        static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                          "kernel.sem", "kernel.shmall", "kernel.shmmax",
+        static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                          "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
                                           "kernel.shmmni", "kernel.shm_rmid_forced"};
 
         for (size_t i = 0; i < ELEMENTSOF(ipc); i++)
@@ -173,12 +176,17 @@ static int check_sysctls(const struct oci_spec *spec, struct errmsg *err)
                 else if (STREQ(key, "kernel.hostname") || STREQ(key, "kernel.domainname"))
                         need = NS_UTS;
                 else
-                        return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" is not in a separate kernel namespace", key);
+                        return errmsg_set(
+                                err, -EINVAL,
+                                "linux.sysctl: \"%s\" is not in a separate kernel namespace", key);
                 if (!oci_spec_find_namespace(spec, need))
                         return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" needs a %s namespace",
                                           key, ns_type_to_string(need));
                 if (need == NS_NETWORK && net->path && is_own_namespace(net->path, "net"))
-                        return errmsg_set(err, -EINVAL, "linux.sysctl: \"%s\" is not allowed in the host's network namespace", key);
+                        return errmsg_set(
+                                err, -EINVAL,
+                                "linux.sysctl: \"%s\" is not allowed in the host's network namespace",
+                                key);
         }
         return 0;
 }
@@ -188,7 +196,8 @@ static int prepare_console(struct create_ctx *c, struct errmsg *err)
         if (!c->spec->process.terminal)
                 return 0;
         if (!c->o->console_socket)
-                return errmsg_set(err, -EINVAL, "process.terminal is set: --console-socket is required");
+                return errmsg_set(err, -EINVAL,
+                                  "process.terminal is set: --console-socket is required");
         return console_socket_connect(c->o->console_socket, &c->init.console_fd, err);
 }
 
@@ -239,8 +248,11 @@ static int handle_usermap(struct create_ctx *c, pid_t pid, struct errmsg *err)
 
 static char *creating_state_json(struct create_ctx *c)
 {
-        struct container_state st = {.id = (char *) c->o->id, .pid = c->pid, .bundle = c->bundle,
-                                     .rootfs = c->rootfs, .created = (char *) "",
+        struct container_state st = {.id = (char *) c->o->id,
+                                     .pid = c->pid,
+                                     .bundle = c->bundle,
+                                     .rootfs = c->rootfs,
+                                     .created = (char *) "",
                                      .annotations_json = c->annotations_json};
 
         return state_to_oci_json(&st, STATUS_CREATING);
@@ -330,8 +342,11 @@ static int spawn(struct create_ctx *c, struct errmsg *err)
 
 static int record_state(struct create_ctx *c, struct errmsg *err)
 {
-        struct container_state st = {.id = (char *) c->o->id, .pid = c->pid, .bundle = c->bundle,
-                                     .rootfs = c->rootfs, .owner = geteuid(),
+        struct container_state st = {.id = (char *) c->o->id,
+                                     .pid = c->pid,
+                                     .bundle = c->bundle,
+                                     .rootfs = c->rootfs,
+                                     .owner = geteuid(),
                                      .systemd_cgroup = c->g->systemd_cgroup,
                                      .annotations_json = c->annotations_json};
         _cleanup_free_ char *created = rfc3339_now();
@@ -472,9 +487,10 @@ int container_create(const struct runc_global *g, const struct create_opts *o, p
         if (r < 0)
                 goto out;
         if (mkdirat(c.root_fd, o->id, 0711) < 0) {
-                r = errno == EEXIST ? errmsg_set(err, -EEXIST, "container with id exists: %s", o->id)
-                                    : errmsg_set(err, -errno, "create state dir %s: %s", o->id,
-                                                 strerror(errno));
+                r = errno == EEXIST
+                            ? errmsg_set(err, -EEXIST, "container with id exists: %s", o->id)
+                            : errmsg_set(err, -errno, "create state dir %s: %s", o->id,
+                                         strerror(errno));
                 goto out;
         }
         r = create_in_state_dir(&c, err);

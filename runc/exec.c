@@ -76,7 +76,9 @@ static int load(const struct runc_global *g, const struct exec_opts *o, struct e
         if (status == STATUS_STOPPED)
                 return errmsg_set(err, -ESRCH, "cannot exec in a stopped container");
         if (status == STATUS_PAUSED && !o->ignore_paused)
-                return errmsg_set(err, -EBUSY, "cannot exec in a paused container (use --ignore-paused to override)");
+                return errmsg_set(
+                        err, -EBUSY,
+                        "cannot exec in a paused container (use --ignore-paused to override)");
         r = bundle_load_spec(c->st->bundle, &c->spec, err);
         if (r < 0)
                 return r;

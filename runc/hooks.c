@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Running OCI hooks with the state on stdin and a timeout (see hooks.h). */
+#include "runc/hooks.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,7 +10,6 @@
 #include <time.h>
 
 #include "lib/fs.h"
-#include "runc/hooks.h"
 
 #define HOOK_OUTPUT_MAX 4096
 
@@ -115,12 +116,11 @@ int hooks_run(const struct oci_hooks *hooks, enum hook_kind kind, const char *st
                         return errmsg_set(err, r, "%s hook #%zu (%s): %s",
                                           hook_kind_to_string(kind), i, h->path, strerror(-r));
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return errmsg_set(err, -EIO, "%s hook #%zu (%s): %s %d, output: %s",
-                                          hook_kind_to_string(kind), i, h->path,
-                                          WIFEXITED(status) ? "exit status" : "killed by signal",
-                                          WIFEXITED(status) ? WEXITSTATUS(status)
-                                                            : WTERMSIG(status),
-                                          out);
+                        return errmsg_set(
+                                err, -EIO, "%s hook #%zu (%s): %s %d, output: %s",
+                                hook_kind_to_string(kind), i, h->path,
+                                WIFEXITED(status) ? "exit status" : "killed by signal",
+                                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), out);
         }
         return 0;
 }

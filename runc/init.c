@@ -3,6 +3,8 @@
  * Stage 1 and the container process (see init.h). Everything here runs in forked children
  * of berth-runc: errors go back to the parent over the sync socket, then _exit().
  */
+#include "runc/init.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,7 +17,6 @@
 #include "lib/xalloc.h"
 #include "runc/console.h"
 #include "runc/hooks.h"
-#include "runc/init.h"
 #include "runc/process.h"
 #include "runc/rootfs.h"
 #include "runc/seccomp.h"
@@ -25,8 +26,8 @@
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
 /* The order namespaces are joined in: the user namespace first, so its caps apply. */
-static const enum ns_type join_order[] = {NS_USER, NS_IPC, NS_UTS, NS_NETWORK, NS_PID,
-                                          NS_CGROUP, NS_TIME, NS_MOUNT};
+static const enum ns_type join_order[] = {NS_USER, NS_IPC,    NS_UTS,  NS_NETWORK,
+                                          NS_PID,  NS_CGROUP, NS_TIME, NS_MOUNT};
 
 void init_ctx_init(struct init_ctx *c)
 {
@@ -141,7 +142,9 @@ static int set_hostname(const struct oci_spec *spec, bool new_uts, struct errmsg
         if (!spec->hostname && !spec->domainname)
                 return 0;
         if (!new_uts)
-                return errmsg_set(err, -EINVAL, "hostname: unable to set the hostname without a private UTS namespace");
+                return errmsg_set(
+                        err, -EINVAL,
+                        "hostname: unable to set the hostname without a private UTS namespace");
         if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
                 return errmsg_set(err, -errno, "hostname \"%s\": %s", spec->hostname,
                                   strerror(errno));
@@ -174,8 +177,10 @@ static int write_sysctls(const struct oci_linux *l, struct errmsg *err)
 /* The state JSON for hooks run inside the container; the host pid came with GO. */
 static char *hook_state_json(const struct init_ctx *c, pid_t host_pid, enum container_status st)
 {
-        struct container_state cs = {.id = (char *) c->id, .pid = host_pid,
-                                     .bundle = (char *) c->bundle, .rootfs = (char *) c->rootfs,
+        struct container_state cs = {.id = (char *) c->id,
+                                     .pid = host_pid,
+                                     .bundle = (char *) c->bundle,
+                                     .rootfs = (char *) c->rootfs,
                                      .created = (char *) "",
                                      .annotations_json = (char *) c->annotations_json};
 

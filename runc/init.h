@@ -26,12 +26,12 @@ struct init_ctx {
         const char *rootfs; /* absolute; NULL for exec */
         const char *bundle; /* absolute */
         const char *annotations_json;
-        pid_t host_pid;     /* the container process as the runtime sees it */
-        int sync_fd;        /* the child's end */
-        int fifo_fd;        /* exec.fifo opened O_RDWR; -EBADF for exec */
-        int console_fd;     /* console socket; -EBADF without a terminal */
+        pid_t host_pid;           /* the container process as the runtime sees it */
+        int sync_fd;              /* the child's end */
+        int fifo_fd;              /* exec.fifo opened O_RDWR; -EBADF for exec */
+        int console_fd;           /* console socket; -EBADF without a terminal */
         int ns_fds[_NS_TYPE_MAX]; /* namespaces to join (setns), -EBADF if none */
-        int new_ns_flags;   /* CLONE_NEW* to create */
+        int new_ns_flags;         /* CLONE_NEW* to create */
         unsigned preserve_fds;
         bool no_new_keyring;
         bool no_pivot;

@@ -112,8 +112,7 @@ int container_kill(const struct runc_global *g, const char *id, int sig, bool al
                         return r;
                 r = cgroup_kill_all(cg, sig);
                 if (r < 0)
-                        return errmsg_set(err, r, "kill all processes of %s: %s", id,
-                                          strerror(-r));
+                        return errmsg_set(err, r, "kill all processes of %s: %s", id, strerror(-r));
                 return 0;
         }
         if (kill(st->pid, sig) < 0)
@@ -150,8 +149,7 @@ static int destroy(int root_fd, const struct container_state *st, struct errmsg 
                         (void) cgroup_kill_all(cg, SIGKILL);
                 r = cgroup_destroy(cg);
                 if (r < 0)
-                        return errmsg_set(err, r, "remove cgroup of %s: %s", st->id,
-                                          strerror(-r));
+                        return errmsg_set(err, r, "remove cgroup of %s: %s", st->id, strerror(-r));
         }
         r = rm_rf_at(root_fd, st->id);
         if (r < 0)
@@ -182,7 +180,8 @@ int container_delete(const struct runc_global *g, const char *id, bool force, st
                         (void) cgroup_kill_all(cg, SIGKILL);
                 (void) kill(st->pid, SIGKILL);
                 if (wait_gone(st->pid, st->start_time, 10000) < 0)
-                        return errmsg_set(err, -ETIMEDOUT, "container %s did not exit after SIGKILL", id);
+                        return errmsg_set(err, -ETIMEDOUT,
+                                          "container %s did not exit after SIGKILL", id);
         }
         return destroy(root_fd, st, err);
 }

@@ -3,9 +3,9 @@
  * berth-runc: an OCI runtime with runc's command line. main() parses the global options
  * and dispatches to a command; nothing else happens here.
  */
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <seccomp.h>
 
 #include "config.h"
 #include "lib/log.h"
@@ -70,8 +70,12 @@ static int parse_global(int argc, char **argv, struct runc_global *g)
         cmd_normalize_args(argc, argv, global_options);
         while ((opt = getopt_long(argc, argv, "+hv", global_options, NULL)) != -1) {
                 switch (opt) {
-                case OPT_ROOT: g->root = optarg; break;
-                case OPT_LOG: g->log = optarg; break;
+                case OPT_ROOT:
+                        g->root = optarg;
+                        break;
+                case OPT_LOG:
+                        g->log = optarg;
+                        break;
                 case OPT_LOG_FORMAT:
                         if (log_format_from_string(optarg) < 0) {
                                 log_error("invalid --log-format \"%s\": text or json", optarg);
@@ -79,13 +83,25 @@ static int parse_global(int argc, char **argv, struct runc_global *g)
                         }
                         g->log_json = STREQ(optarg, "json");
                         break;
-                case OPT_DEBUG: g->debug = true; break;
-                case OPT_SYSTEMD: g->systemd_cgroup = true; break;
-                case OPT_ROOTLESS: g->rootless = optarg; break;
-                case OPT_CRIU: break;
-                case 'h': print_help(); return 2;
-                case 'v': print_version(); return 2;
-                default: return 1;
+                case OPT_DEBUG:
+                        g->debug = true;
+                        break;
+                case OPT_SYSTEMD:
+                        g->systemd_cgroup = true;
+                        break;
+                case OPT_ROOTLESS:
+                        g->rootless = optarg;
+                        break;
+                case OPT_CRIU:
+                        break;
+                case 'h':
+                        print_help();
+                        return 2;
+                case 'v':
+                        print_version();
+                        return 2;
+                default:
+                        return 1;
                 }
         }
         return 0;

@@ -3,6 +3,8 @@
  * The container process's own attributes, applied from inside its namespaces just before
  * execve (see process.h).
  */
+#include "runc/process.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -15,7 +17,6 @@
 
 #include "lib/fs.h"
 #include "lib/xalloc.h"
-#include "runc/process.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -83,7 +84,8 @@ int process_set_oom_score_adj(int value, struct errmsg *err)
         (void) snprintf(buf, sizeof(buf), "%d", value);
         r = write_string_at(AT_FDCWD, "/proc/self/oom_score_adj", buf);
         if (r < 0)
-                return errmsg_set(err, r, "process.oomScoreAdj: write %s to /proc/self/oom_score_adj: %s",
+                return errmsg_set(err, r,
+                                  "process.oomScoreAdj: write %s to /proc/self/oom_score_adj: %s",
                                   buf, strerror(-r));
         return 0;
 }

@@ -22,8 +22,8 @@ int process_set_oom_score_adj(int value, struct errmsg *err);
  */
 int process_apply_user_and_caps(const struct oci_process *p, struct errmsg *err);
 /* noNewPrivileges, umask, personality (0 = leave), cwd (checked to be inside the root). */
-int process_apply_misc(const struct oci_process *p, unsigned long personality,
-                       bool has_personality, struct errmsg *err);
+int process_apply_misc(const struct oci_process *p, unsigned long personality, bool has_personality,
+                       struct errmsg *err);
 /*
  * Marks every fd above 2 + n_preserve close-on-exec, clears it on 3 … 2 + n_preserve and
  * execs path with args and env (HOME added from /etc/passwd when missing). Returns only

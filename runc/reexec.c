@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the runtime from a read-only detached mount of itself (see reexec.h). */
+#include "runc/reexec.h"
+
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-
-#include "runc/reexec.h"
 
 extern char **environ;
 

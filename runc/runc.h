@@ -11,11 +11,11 @@
 #define RUNC_DEFAULT_ROOT "/run/berth-runc"
 
 struct runc_global {
-        const char *root;   /* state directory root (--root) */
-        const char *log;    /* --log file, NULL for stderr */
-        bool log_json;      /* --log-format json */
-        bool debug;         /* --debug */
-        bool systemd_cgroup; /* --systemd-cgroup */
+        const char *root;     /* state directory root (--root) */
+        const char *log;      /* --log file, NULL for stderr */
+        bool log_json;        /* --log-format json */
+        bool debug;           /* --debug */
+        bool systemd_cgroup;  /* --systemd-cgroup */
         const char *rootless; /* --rootless true|false|auto; accepted, NULL if unset */
 };
 

@@ -15,8 +15,7 @@
  * names are not an error (the kernel or libseccomp may not know them); they are skipped at
  * load time, as runc does.
  */
-int seccomp_spec_parse(json_t *obj, const char *path, struct oci_seccomp **ret,
-                       struct errmsg *err);
+int seccomp_spec_parse(json_t *obj, const char *path, struct oci_seccomp **ret, struct errmsg *err);
 struct oci_seccomp *oci_seccomp_free(struct oci_seccomp *sc);
 DEFINE_CLEANUP_FUNC(struct oci_seccomp, oci_seccomp_free)
 

@@ -139,9 +139,9 @@ struct oci_device {
 
 struct oci_device_rule {
         bool allow;
-        char type;     /* 'a', 'c' or 'b'; 'a' when absent */
-        int64_t major; /* -1: any */
-        int64_t minor; /* -1: any */
+        char type;      /* 'a', 'c' or 'b'; 'a' when absent */
+        int64_t major;  /* -1: any */
+        int64_t minor;  /* -1: any */
         char access[4]; /* subset of "rwm" */
 };
 
@@ -171,8 +171,8 @@ struct oci_key_value {
 };
 
 /* An optional number: has says whether config.json set it. */
-#define OPT_FIELD(type, name)                                                                \
-        bool has_##name;                                                                     \
+#define OPT_FIELD(type, name) \
+        bool has_##name;      \
         type name
 
 struct oci_resources {
@@ -202,7 +202,8 @@ struct oci_resources {
         OPT_FIELD(uint16_t, blkio_leaf_weight);
         struct oci_weight_device *blkio_weight_devices;
         size_t n_blkio_weight_devices;
-        struct oci_throttle_device *blkio_throttle[4]; /* read bps, write bps, read iops, write iops */
+        struct oci_throttle_device
+                *blkio_throttle[4]; /* read bps, write bps, read iops, write iops */
         size_t n_blkio_throttle[4];
         struct oci_hugepage_limit *hugepages;
         size_t n_hugepages;
@@ -221,7 +222,7 @@ struct oci_seccomp_arg {
 };
 
 struct oci_seccomp_syscall {
-        char **names; /* NULL-terminated */
+        char **names;    /* NULL-terminated */
         uint32_t action; /* SCMP_ACT_* (with errno folded in for ERRNO/TRACE) */
         struct oci_seccomp_arg *args;
         size_t n_args;
@@ -231,7 +232,7 @@ struct oci_seccomp {
         uint32_t default_action;
         uint32_t *architectures; /* SCMP_ARCH_* */
         size_t n_architectures;
-        unsigned flags;          /* SECCOMP_FILTER_FLAG_* */
+        unsigned flags; /* SECCOMP_FILTER_FLAG_* */
         struct oci_seccomp_syscall *syscalls;
         size_t n_syscalls;
         char *listener_path;
@@ -254,11 +255,11 @@ struct oci_linux {
         char **readonly_paths;            /* NULL-terminated, may be NULL */
         struct oci_key_value *sysctl;
         size_t n_sysctl;
-        struct oci_seccomp *seccomp;      /* NULL: no filter */
+        struct oci_seccomp *seccomp; /* NULL: no filter */
         bool has_personality;
-        unsigned long personality;        /* PER_LINUX or PER_LINUX32 */
+        unsigned long personality; /* PER_LINUX or PER_LINUX32 */
         char *mount_label;
-        int64_t time_offsets[2][2];       /* [monotonic, boottime][secs, nanosecs] */
+        int64_t time_offsets[2][2]; /* [monotonic, boottime][secs, nanosecs] */
         bool has_time_offsets;
 };
 
@@ -291,8 +292,7 @@ struct oci_spec *oci_spec_free(struct oci_spec *spec);
 DEFINE_CLEANUP_FUNC(struct oci_spec, oci_spec_free)
 
 /* Does the spec ask for a new namespace of type, or to join one? NULL: not listed. */
-const struct oci_namespace *oci_spec_find_namespace(const struct oci_spec *spec,
-                                                    enum ns_type type);
+const struct oci_namespace *oci_spec_find_namespace(const struct oci_spec *spec, enum ns_type type);
 
 /* Capability names ("CAP_CHOWN") to numbers and back; -EINVAL for unknown. */
 int capability_from_name(const char *name);

@@ -3,6 +3,8 @@
  * The state directory and state.json (see state.h). state.json is our own format; the
  * JSON printed by "state" and handed to hooks is the runtime-spec's.
  */
+#include "runc/state.h"
+
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -12,15 +14,13 @@
 #include "lib/fs.h"
 #include "lib/xalloc.h"
 #include "runc/cgroup.h"
-#include "runc/state.h"
 
 #define STATE_MAX_BYTES (1u << 20)
 #define OCI_VERSION     "1.0.2"
 
 static const char *const status_names[_STATUS_MAX] = {
-        [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created",
-        [STATUS_RUNNING] = "running",   [STATUS_PAUSED] = "paused",
-        [STATUS_STOPPED] = "stopped",
+        [STATUS_CREATING] = "creating", [STATUS_CREATED] = "created", [STATUS_RUNNING] = "running",
+        [STATUS_PAUSED] = "paused",     [STATUS_STOPPED] = "stopped",
 };
 
 const char *container_status_to_string(enum container_status s)
@@ -80,7 +80,8 @@ static char *json_dup_string(json_t *obj, const char *key)
 
 static int state_from_json(json_t *j, struct container_state **ret)
 {
-        _cleanup_(container_state_freep) struct container_state *st = xnew0(struct container_state, 1);
+        _cleanup_(container_state_freep) struct container_state *st =
+                xnew0(struct container_state, 1);
         json_t *ann;
 
         st->id = json_dup_string(j, "id");
@@ -136,12 +137,11 @@ int state_save(int root_fd, const struct container_state *st, struct errmsg *err
         json_t *j;
         int r;
 
-        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:o*, s:b, s:o}", "id", st->id,
-                      "pid", (json_int_t) st->pid, "start_time", (json_int_t) st->start_time,
-                      "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-                      "owner", (json_int_t) st->owner, "cgroup", cg,
-                      "systemd_cgroup", st->systemd_cgroup, "annotations",
-                      ann ? ann : json_object());
+        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:o*, s:b, s:o}", "id", st->id, "pid",
+                      (json_int_t) st->pid, "start_time", (json_int_t) st->start_time, "bundle",
+                      st->bundle, "rootfs", st->rootfs, "created", st->created, "owner",
+                      (json_int_t) st->owner, "cgroup", cg, "systemd_cgroup", st->systemd_cgroup,
+                      "annotations", ann ? ann : json_object());
         assert(j);
         text = json_dumps(j, JSON_COMPACT);
         json_decref(j);
@@ -223,8 +223,7 @@ enum container_status state_status(int root_fd, const struct container_state *st
         fifo = xasprintf("%s/" EXEC_FIFO, st->id);
         if (faccessat(root_fd, fifo, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return STATUS_CREATED;
-        if (state_open_cgroup(st, &cg, NULL) >= 0 &&
-            cgroup_is_frozen(cg, &frozen) >= 0 && frozen)
+        if (state_open_cgroup(st, &cg, NULL) >= 0 && cgroup_is_frozen(cg, &frozen) >= 0 && frozen)
                 return STATUS_PAUSED;
         return STATUS_RUNNING;
 }
@@ -235,10 +234,9 @@ char *state_to_oci_json(const struct container_state *st, enum container_status 
         json_t *j;
         char *text;
 
-        j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION,
-                      "id", st->id, "pid",
-                      (json_int_t) (status == STATUS_STOPPED ? 0 : st->pid), "status",
-                      container_status_to_string(status), "bundle", st->bundle, "rootfs",
+        j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id",
+                      st->id, "pid", (json_int_t) (status == STATUS_STOPPED ? 0 : st->pid),
+                      "status", container_status_to_string(status), "bundle", st->bundle, "rootfs",
                       st->rootfs, "created", st->created, "owner", "");
         assert(j);
         if (ann && json_object_size(ann) > 0)

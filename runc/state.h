@@ -11,9 +11,9 @@
 
 #include "lib/errmsg.h"
 
-#define STATE_FILE     "state.json"
-#define EXEC_FIFO      "exec.fifo"
-#define ID_MAX_LEN     1024
+#define STATE_FILE "state.json"
+#define EXEC_FIFO  "exec.fifo"
+#define ID_MAX_LEN 1024
 
 enum container_status {
         STATUS_CREATING,
@@ -29,12 +29,12 @@ const char *container_status_to_string(enum container_status s);
 struct container_state {
         char *id;
         pid_t pid;
-        uint64_t start_time;  /* /proc/<pid>/stat field 22, clock ticks since boot */
-        char *bundle;         /* absolute */
-        char *rootfs;         /* absolute */
-        char *created;        /* RFC 3339 with nanoseconds, UTC */
+        uint64_t start_time; /* /proc/<pid>/stat field 22, clock ticks since boot */
+        char *bundle;        /* absolute */
+        char *rootfs;        /* absolute */
+        char *created;       /* RFC 3339 with nanoseconds, UTC */
         uid_t owner;
-        char *cgroup_json;    /* cgroup_to_json(): every hierarchy's directory */
+        char *cgroup_json; /* cgroup_to_json(): every hierarchy's directory */
         bool systemd_cgroup;
         char *annotations_json; /* the config's annotations object, "{}" if none */
 };

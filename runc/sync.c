@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Parent/child messages on a SOCK_SEQPACKET socketpair (see sync.h). */
-#include <sys/socket.h>
-
 #include "runc/sync.h"
+
+#include <sys/socket.h>
 
 int sync_pair(int ret_fds[2])
 {

@@ -11,12 +11,12 @@
 #include "lib/errmsg.h"
 
 enum sync_type {
-        SYNC_GO = 1,        /* parent -> child: continue */
-        SYNC_USERMAP_REQ,   /* stage 1 -> parent: write uid/gid maps of pid in value */
-        SYNC_PID,           /* stage 1 -> parent: value is the container process's pid */
-        SYNC_HOOKS_REQ,     /* init -> parent: run prestart + createRuntime hooks now */
-        SYNC_READY,         /* init -> parent: set up, waiting for start */
-        SYNC_ERROR,         /* child -> parent: code + msg, the child exits after */
+        SYNC_GO = 1,      /* parent -> child: continue */
+        SYNC_USERMAP_REQ, /* stage 1 -> parent: write uid/gid maps of pid in value */
+        SYNC_PID,         /* stage 1 -> parent: value is the container process's pid */
+        SYNC_HOOKS_REQ,   /* init -> parent: run prestart + createRuntime hooks now */
+        SYNC_READY,       /* init -> parent: set up, waiting for start */
+        SYNC_ERROR,       /* child -> parent: code + msg, the child exits after */
 };
 
 struct sync_msg {

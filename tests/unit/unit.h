@@ -2,9 +2,11 @@
 /* cmocka needs these headers before its own; every unit test includes this first. */
 #pragma once
 
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+/* clang-format on */

@@ -3,12 +3,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "tests/unit/unit.h"
 #include "lib/errmsg.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
-
+#include "tests/unit/unit.h"
 
 static void test_write_then_read_round_trips(void **state)
 {
@@ -113,7 +112,9 @@ static void test_log_json_escapes_and_returns_r(void **state)
         log_set_fd(-EBADF);
         log_set_format(LOG_FORMAT_TEXT);
         assert_int_equal(read_file_at(AT_FDCWD, path, 4096, &text, NULL), 0);
-        assert_non_null(strstr(text, "{\"level\":\"error\",\"msg\":\"open \\\"a\\nb\\\": No such file or directory\",\"time\":\""));
+        assert_non_null(strstr(
+                text,
+                "{\"level\":\"error\",\"msg\":\"open \\\"a\\nb\\\": No such file or directory\",\"time\":\""));
         assert_int_equal(text[strlen(text) - 1], '\n');
         (void) unlink(path);
 }

@@ -294,7 +294,7 @@ static int child_full(int out_fd, void *userdata)
         r = check_before_pivot(out_fd, c->f);
         if (r != 0)
                 return r;
-        if (rootfs_pivot(c->f->rootfs, &err) < 0)
+        if (rootfs_pivot(c->f->rootfs, false, &err) < 0)
                 return dprintf(out_fd, "rootfs_pivot: %s\n", err.msg), 3;
         if (rootfs_finish(c->spec, &err) < 0)
                 return dprintf(out_fd, "rootfs_finish: %s\n", err.msg), 4;
