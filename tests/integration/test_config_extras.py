@@ -3,7 +3,9 @@
 socket, kill --all, personality, oomScoreAdj, domainname, time namespace."""
 import json
 import os
+import signal
 import socket
+import subprocess
 
 import pytest
 
@@ -98,3 +100,15 @@ def test_time_namespace_offsets(rt, bundle):
     host_uptime = float(read_file("/proc/uptime").split()[0])
     uptime = float(rt.run_ok(b).split()[0])
     assert uptime >= 86400 * 400 + host_uptime - 5, f"uptime {uptime} lacks the offset"
+
+
+def test_run_forwards_signals_to_the_container(rt, bundle):
+    b = bundle(["sh", "-c", 'trap "echo got TERM; exit 5" TERM; echo ready; sleep 100 & wait'])
+    rt.track(b.id, b.cgroups_path)
+    with open(b.stdout_path, "wb") as out:
+        p = subprocess.Popen(rt.argv("run", "--bundle", b.dir, b.id), stdout=out,
+                             stderr=subprocess.DEVNULL)
+        wait_for(lambda: "ready" in b.stdout(), what="the container to trap TERM")
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 5
+    assert "got TERM" in b.stdout()
