@@ -87,20 +87,15 @@ static int pause_or_resume(const struct runc_global *g, int argc, char **argv, b
         const char *cmd = pause ? "pause" : "resume";
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
         struct errmsg err = {0};
         enum container_status status;
         int r;
 
         if (parse_plain(cmd, argc, argv, 1, "<container-id>") < 0)
                 return 1;
-        r = state_root_open(g->root, false, &root_fd, NULL);
-        if (r < 0 || !container_id_is_valid(argv[optind]))
-                return cmd_fail(&(struct errmsg){.msg = "container does not exist"}, -ENOENT);
-        r = state_load(root_fd, argv[optind], &st, &err);
+        r = container_open(g, argv[optind], &st, &status, &err);
         if (r < 0)
                 return cmd_fail(&err, r);
-        status = state_status(root_fd, st);
         if (pause ? status != STATUS_RUNNING && status != STATUS_CREATED
                   : status != STATUS_PAUSED) {
                 log_error("container not %s", pause ? "running" : "paused");

@@ -20,13 +20,11 @@ static int container_pids(const struct runc_global *g, const char *id, pid_t **r
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
+        enum container_status status;
         struct errmsg err = {0};
         int r;
 
-        if (state_root_open(g->root, false, &root_fd, NULL) < 0 || !container_id_is_valid(id))
-                return cmd_fail(&(struct errmsg){.msg = "container does not exist"}, -ENOENT);
-        r = state_load(root_fd, id, &st, &err);
+        r = container_open(g, id, &st, &status, &err);
         if (r >= 0)
                 r = state_open_cgroup(st, &cg, &err);
         if (r < 0)

@@ -14,8 +14,8 @@ int cmd_state(const struct runc_global *g, int argc, char **argv)
 {
         static const struct option opts[] = {{NULL, 0, NULL, 0}};
         _cleanup_(container_state_freep) struct container_state *st = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
         _cleanup_free_ char *text = NULL;
+        enum container_status status;
         struct errmsg err = {0};
         int r;
 
@@ -23,12 +23,10 @@ int cmd_state(const struct runc_global *g, int argc, char **argv)
         if (getopt_long(argc, argv, "+", opts, NULL) != -1 ||
             !cmd_want_args("state", argc, optind, 1, "<container-id>"))
                 return 1;
-        if (state_root_open(g->root, false, &root_fd, NULL) < 0)
-                return cmd_fail(&(struct errmsg){.msg = "container does not exist"}, -ENOENT);
-        r = state_load(root_fd, argv[optind], &st, &err);
+        r = container_open(g, argv[optind], &st, &status, &err);
         if (r < 0)
                 return cmd_fail(&err, r);
-        text = state_to_oci_json(st, state_status(root_fd, st));
+        text = state_to_oci_json(st, status);
         printf("%s\n", text);
         return 0;
 }

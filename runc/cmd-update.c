@@ -159,8 +159,8 @@ static int apply(const struct runc_global *g, const char *id, json_t *res)
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         _cleanup_(oci_spec_freep) struct oci_spec *spec = NULL;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
         _cleanup_free_ char *text = NULL;
+        enum container_status status;
         struct errmsg err = {0};
         json_t *cfg;
         int r;
@@ -171,10 +171,8 @@ static int apply(const struct runc_global *g, const char *id, json_t *res)
         r = oci_spec_parse(text, strlen(text), &spec, &err);
         if (r < 0)
                 return cmd_fail(&err, r);
-        if (state_root_open(g->root, false, &root_fd, NULL) < 0 || !container_id_is_valid(id))
-                return cmd_fail(&(struct errmsg){.msg = "container does not exist"}, -ENOENT);
-        r = state_load(root_fd, id, &st, &err);
-        if (r >= 0 && state_status(root_fd, st) == STATUS_STOPPED)
+        r = container_open(g, id, &st, &status, &err);
+        if (r >= 0 && status == STATUS_STOPPED)
                 r = errmsg_set(&err, -ESRCH, "container not running");
         if (r >= 0)
                 r = state_open_cgroup(st, &cg, &err);

@@ -29,6 +29,12 @@ struct create_opts {
  */
 int container_create(const struct runc_global *g, const struct create_opts *o, pid_t *ret_pid,
                      struct errmsg *err);
+/*
+ * Loads a container's state and its current status. -ENOENT with "container does not exist"
+ * when the id is unknown (or invalid).
+ */
+int container_open(const struct runc_global *g, const char *id, struct container_state **ret_st,
+                   enum container_status *ret_status, struct errmsg *err);
 /* Lets a created container's process run; runs poststart hooks. */
 int container_start(const struct runc_global *g, const char *id, struct errmsg *err);
 /*

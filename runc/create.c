@@ -314,30 +314,9 @@ static int serve_children(struct create_ctx *c, struct errmsg *err)
 
 static int spawn(struct create_ctx *c, struct errmsg *err)
 {
-        int fds[2], r;
+        int r = init_spawn(&c->init, c->cg, &c->sync_fd, &c->stage1, err);
 
-        r = sync_pair(fds);
-        if (r < 0)
-                return errmsg_set(err, r, "socketpair: %s", strerror(-r));
-        c->sync_fd = fds[0];
-        c->init.sync_fd = fds[1];
-        c->stage1 = fork();
-        if (c->stage1 < 0)
-                return errmsg_set(err, -errno, "fork: %s", strerror(errno));
-        if (c->stage1 == 0) {
-                c->sync_fd = safe_close(c->sync_fd);
-                init_stage1(&c->init);
-        }
-        c->init.sync_fd = safe_close(c->init.sync_fd);
-        c->init.fifo_fd = safe_close(c->init.fifo_fd);
-        c->init.console_fd = safe_close(c->init.console_fd);
-        r = cgroup_add_pid(c->cg, c->stage1, err);
-        if (r < 0)
-                return r;
-        r = sync_send(c->sync_fd, SYNC_GO, 0);
-        if (r < 0)
-                return errmsg_set(err, r, "sync: %s", strerror(-r));
-        return serve_children(c, err);
+        return r < 0 ? r : serve_children(c, err);
 }
 
 static int record_state(struct create_ctx *c, struct errmsg *err)

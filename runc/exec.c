@@ -61,18 +61,12 @@ static int open_init_namespaces(struct exec_ctx *c, struct errmsg *err)
 static int load(const struct runc_global *g, const struct exec_opts *o, struct exec_ctx *c,
                 struct errmsg *err)
 {
-        _cleanup_close_ int root_fd = -EBADF;
         enum container_status status;
         int r;
 
-        if (!container_id_is_valid(o->id))
-                return errmsg_set(err, -EINVAL, "invalid container id \"%s\"", o->id);
-        if (state_root_open(g->root, false, &root_fd, NULL) < 0)
-                return errmsg_set(err, -ENOENT, "container does not exist");
-        r = state_load(root_fd, o->id, &c->st, err);
+        r = container_open(g, o->id, &c->st, &status, err);
         if (r < 0)
                 return r;
-        status = state_status(root_fd, c->st);
         if (status == STATUS_STOPPED)
                 return errmsg_set(err, -ESRCH, "cannot exec in a stopped container");
         if (status == STATUS_PAUSED && !o->ignore_paused)
@@ -83,33 +77,6 @@ static int load(const struct runc_global *g, const struct exec_opts *o, struct e
         if (r < 0)
                 return r;
         return state_open_cgroup(c->st, &c->cg, err);
-}
-
-static int spawn(struct exec_ctx *c, struct errmsg *err)
-{
-        int fds[2], r;
-
-        r = sync_pair(fds);
-        if (r < 0)
-                return errmsg_set(err, r, "socketpair: %s", strerror(-r));
-        c->sync_fd = fds[0];
-        c->init.sync_fd = fds[1];
-        c->stage1 = fork();
-        if (c->stage1 < 0)
-                return errmsg_set(err, -errno, "fork: %s", strerror(errno));
-        if (c->stage1 == 0) {
-                c->sync_fd = safe_close(c->sync_fd);
-                init_stage1(&c->init);
-        }
-        c->init.sync_fd = safe_close(c->init.sync_fd);
-        c->init.console_fd = safe_close(c->init.console_fd);
-        r = cgroup_add_pid(c->cg, c->stage1, err);
-        if (r < 0)
-                return r;
-        r = sync_send(c->sync_fd, SYNC_GO, 0);
-        if (r < 0)
-                return errmsg_set(err, r, "sync: %s", strerror(-r));
-        return 0;
 }
 
 /* Stage 1 reports the pid; EOF after that means the process exec'd. */
@@ -250,7 +217,7 @@ static int exec_run(const struct exec_opts *o, struct exec_ctx *c, struct errmsg
                 if (r < 0)
                         return r;
         }
-        r = spawn(c, err);
+        r = init_spawn(&c->init, c->cg, &c->sync_fd, &c->stage1, err);
         if (r >= 0)
                 r = wait_exec(c, err);
         if (r >= 0 && o->pid_file)

@@ -43,6 +43,39 @@ static _noreturn_ void child_fail(const struct init_ctx *c, const struct errmsg 
         _exit(1);
 }
 
+int init_spawn(struct init_ctx *c, struct cgroup *cg, int *ret_sync_fd, pid_t *ret_stage1,
+               struct errmsg *err)
+{
+        _cleanup_close_ int parent_fd = -EBADF;
+        int fds[2], r;
+        pid_t pid;
+
+        r = sync_pair(fds);
+        if (r < 0)
+                return errmsg_set(err, r, "socketpair: %s", strerror(-r));
+        parent_fd = fds[0];
+        c->sync_fd = fds[1];
+        pid = fork();
+        if (pid < 0)
+                return errmsg_set(err, -errno, "fork: %s", strerror(errno));
+        if (pid == 0) {
+                parent_fd = safe_close(parent_fd);
+                init_stage1(c);
+        }
+        *ret_stage1 = pid;
+        c->sync_fd = safe_close(c->sync_fd);
+        c->fifo_fd = safe_close(c->fifo_fd);
+        c->console_fd = safe_close(c->console_fd);
+        r = cgroup_add_pid(cg, pid, err);
+        if (r < 0)
+                return r;
+        r = sync_send(parent_fd, SYNC_GO, 0);
+        if (r < 0)
+                return errmsg_set(err, r, "sync: %s", strerror(-r));
+        *ret_sync_fd = TAKE_FD(parent_fd);
+        return 0;
+}
+
 static int join_namespaces(const struct init_ctx *c, struct errmsg *err)
 {
         for (size_t i = 0; i < ELEMENTSOF(join_order); i++) {

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include "runc/cgroup.h"
 #include "runc/spec.h"
 
 struct init_ctx {
@@ -39,5 +40,12 @@ struct init_ctx {
 };
 
 void init_ctx_init(struct init_ctx *c);
+/*
+ * Forks stage 1 with c, moves it into cg and lets it go. The parent's copies of the fds that
+ * belong to the children (sync end, fifo, console) are closed. *ret_sync_fd is the parent's
+ * end of the sync socket (the caller's); *ret_stage1 is set as soon as the fork succeeded.
+ */
+int init_spawn(struct init_ctx *c, struct cgroup *cg, int *ret_sync_fd, pid_t *ret_stage1,
+               struct errmsg *err);
 /* Stage 1 (see above). Never returns. */
 _noreturn_ void init_stage1(struct init_ctx *c);

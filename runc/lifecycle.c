@@ -20,15 +20,27 @@ static int open_container(const struct runc_global *g, const char *id, int *ret_
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
-        if (!container_id_is_valid(id))
-                return errmsg_set(err, -EINVAL, "invalid container id \"%s\"", id);
-        r = state_root_open(g->root, false, &root_fd, NULL);
-        if (r < 0)
+        if (!container_id_is_valid(id) || state_root_open(g->root, false, &root_fd, NULL) < 0)
                 return errmsg_set(err, -ENOENT, "container does not exist");
         r = state_load(root_fd, id, ret_st, err);
         if (r < 0)
                 return r;
         *ret_root_fd = TAKE_FD(root_fd);
+        return 0;
+}
+
+int container_open(const struct runc_global *g, const char *id, struct container_state **ret_st,
+                   enum container_status *ret_status, struct errmsg *err)
+{
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        r = open_container(g, id, &root_fd, &st, err);
+        if (r < 0)
+                return r;
+        *ret_status = state_status(root_fd, st);
+        *ret_st = TAKE_PTR(st);
         return 0;
 }
 
