@@ -3,8 +3,11 @@
 runtime under test (ctr run --runc-binary)."""
 
 import os
+import subprocess
 
 import pytest
+
+import ocitest
 
 from ocitest import cgroup_dirs, wait_for
 
@@ -62,3 +65,16 @@ def test_detached_exec_kill(containerd):
     containerd.ctr_ok("tasks", "delete", cid)
     containerd.ctr_ok("containers", "delete", cid)
     assert containerd.runtime_state(cid) is None, "runtime state left after delete"
+
+
+def test_oci_layout_import_and_run(containerd, tmp_path):
+    """tests/images/build-oci-layout.sh makes an image containerd accepts and runs."""
+    tar = str(tmp_path / "oci.tar")
+    subprocess.run([os.path.join(ocitest.IMAGES, "build-oci-layout.sh"), tar,
+                    "example.test/oci/busybox:v1"], check=True)
+    containerd.ctr_ok("images", "import", tar)
+    name = "example.test/oci/busybox:v1"
+    assert name in containerd.ctr_ok("images", "ls", "-q").split()
+    out = containerd.ctr_ok("run", "--rm", *containerd.run_args(), name, "oci1",
+                            "echo", "from-oci-layout")
+    assert out == "from-oci-layout\n", out
