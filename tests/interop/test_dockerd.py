@@ -53,3 +53,45 @@ def test_run_detached_exec(dockerd):
     finally:
         dockerd.docker_ok("rm", "-f", "s1")
     assert dockerd.runtime_state(cid) is None, "runtime state left after docker rm"
+
+
+def test_lifecycle_commands(dockerd):
+    """pause/unpause (freezer), top (ps), update (cgroup), exec -t, stop (SIGTERM)."""
+    dockerd.docker_ok("run", "-d", "--runtime", "berth", "--name", "s2", "--memory", "64m",
+                      "busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done")
+    try:
+        dockerd.docker_ok("pause", "s2")
+        assert json.loads(dockerd.docker_ok("inspect", "s2"))[0]["State"]["Paused"] is True
+        dockerd.docker_ok("unpause", "s2")
+        assert dockerd.docker_ok("exec", "s2", "echo", "thawed") == "thawed\n"
+
+        top = dockerd.docker_ok("top", "s2")
+        assert "sleep" in top or "sh -c" in top, top
+
+        dockerd.docker_ok("update", "--memory", "96m", "--memory-swap", "-1", "s2")
+        mem = json.loads(dockerd.docker_ok("inspect", "s2"))[0]["HostConfig"]["Memory"]
+        assert mem == 96 * 1024 * 1024, mem
+
+        out = dockerd.docker_ok("exec", "-t", "s2", "sh", "-c", "test -t 1 && echo exec-tty")
+        assert out.strip() == "exec-tty", repr(out)
+
+        dockerd.docker_ok("stop", "-t", "10", "s2")
+        state = json.loads(dockerd.docker_ok("inspect", "s2"))[0]["State"]
+        assert state["Running"] is False and state["ExitCode"] == 0, state
+    finally:
+        dockerd.docker_ok("rm", "-f", "s2")
+
+
+def test_run_with_security_options(dockerd):
+    """docker's default seccomp profile, --read-only, --cap-drop, --user."""
+    out = dockerd.docker_ok(
+        "run", "--runtime", "berth", "--rm", "--read-only", "--cap-drop", "NET_RAW",
+        "--user", "1000:1000", "busybox", "sh", "-c",
+        "id -u; grep Seccomp: /proc/self/status; touch /x 2>&1 || echo ro-ok; "
+        "grep CapBnd /proc/self/status")
+    lines = out.splitlines()
+    assert lines[0] == "1000", out
+    assert lines[1].split() == ["Seccomp:", "2"], out
+    assert "ro-ok" in out, out
+    capbnd = int(lines[-1].split()[1], 16)
+    assert not capbnd & (1 << 13), f"CAP_NET_RAW still in the bounding set: {out}"
