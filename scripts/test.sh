@@ -22,9 +22,13 @@ build() { # DIR [meson options...]
 
 build build-release --buildtype=release
 build build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+[ -d build-clang ] || CC=clang meson setup build-clang --werror >/dev/null
+ninja -C build-clang
 
 echo "== unit + fuzz corpora (release)"
 meson test -C build-release --suite unit --suite fuzz --print-errorlogs
+echo "== unit + fuzz corpora (clang)"
+meson test -C build-clang --suite unit --suite fuzz --print-errorlogs
 echo "== unit + fuzz corpora (ASan/UBSan)"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --suite unit --suite fuzz --print-errorlogs
