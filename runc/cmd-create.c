@@ -72,45 +72,74 @@ static int parse(int argc, char **argv, bool is_run, struct create_cmd *c)
 
 int cmd_create(const struct runc_global *g, int argc, char **argv)
 {
-        struct create_cmd c = {0};
+        struct create_cmd c = {.o.console_fd = -EBADF};
+        struct create_result res;
         struct errmsg err = {0};
-        pid_t pid;
         int r;
 
         if (parse(argc, argv, false, &c) < 0)
                 return 1;
-        r = container_create(g, &c.o, &pid, &err);
+        r = container_create(g, &c.o, &res, &err);
         if (r < 0)
                 return cmd_fail(&err, r);
         return 0;
 }
 
-int cmd_run(const struct runc_global *g, int argc, char **argv)
+/* Without --console-socket a foreground "run" keeps the terminal itself, as runc does. */
+static int run_foreground(const struct runc_global *g, struct create_cmd *c, int console_ours)
 {
-        struct create_cmd c = {0};
+        _cleanup_close_ int master = -EBADF;
+        struct create_result res;
         struct errmsg err = {0};
         int status = 0, r;
-        pid_t pid;
+
+        r = container_create(g, &c->o, &res, &err);
+        c->o.console_fd = safe_close(c->o.console_fd);
+        if (r < 0)
+                return cmd_fail(&err, r);
+        if (res.terminal && recv_fd(console_ours, &master) < 0)
+                r = errmsg_set(&err, -EPROTO, "receive the container's pty master");
+        if (r >= 0)
+                r = container_start(g, c->o.id, &err);
+        if (r < 0) {
+                (void) container_delete(g, c->o.id, true, NULL);
+                return cmd_fail(&err, r);
+        }
+        r = wait_foreground(res.pid, master, &status);
+        if (r < 0)
+                log_error_errno(r, "wait for container %s", c->o.id);
+        if (!c->keep) {
+                r = container_delete(g, c->o.id, true, &err);
+                if (r < 0)
+                        log_warn("delete %s: %s, ignoring", c->o.id, err.msg);
+        }
+        return status;
+}
+
+int cmd_run(const struct runc_global *g, int argc, char **argv)
+{
+        _cleanup_close_ int console_ours = -EBADF;
+        struct create_cmd c = {.o.console_fd = -EBADF};
+        struct create_result res;
+        struct errmsg err = {0};
+        int r;
 
         if (parse(argc, argv, true, &c) < 0)
                 return 1;
-        r = container_create(g, &c.o, &pid, &err);
-        if (r < 0)
-                return cmd_fail(&err, r);
-        r = container_start(g, c.o.id, &err);
+        if (!c.detach) {
+                if (!c.o.console_socket) {
+                        r = console_pair(&console_ours, &c.o.console_fd);
+                        if (r < 0)
+                                return cmd_fail(NULL, r);
+                }
+                return run_foreground(g, &c, console_ours);
+        }
+        r = container_create(g, &c.o, &res, &err);
+        if (r >= 0)
+                r = container_start(g, c.o.id, &err);
         if (r < 0) {
                 (void) container_delete(g, c.o.id, true, NULL);
                 return cmd_fail(&err, r);
         }
-        if (c.detach)
-                return 0;
-        r = wait_forwarding_signals(pid, &status);
-        if (r < 0)
-                log_error_errno(r, "wait for container %s", c.o.id);
-        if (!c.keep) {
-                r = container_delete(g, c.o.id, true, &err);
-                if (r < 0)
-                        log_warn("delete %s: %s, ignoring", c.o.id, err.msg);
-        }
-        return status;
+        return 0;
 }

@@ -16,19 +16,25 @@ struct create_opts {
         const char *id;
         const char *bundle; /* NULL: the current directory */
         const char *console_socket;
+        int console_fd; /* instead of console_socket: a connected socket (-EBADF: none) */
         const char *pid_file;
         unsigned preserve_fds;
         bool no_pivot;
         bool no_new_keyring;
 };
 
+struct create_result {
+        pid_t pid;     /* the init process, a child of the caller */
+        bool terminal; /* process.terminal: the pty master went to the console socket */
+};
+
 /*
  * Creates the container: state dir, cgroup, namespaces, root filesystem, and an init
  * process waiting for start. On failure nothing is left behind (no state dir, cgroup,
- * mount or process). *ret_pid is the init process (a child of the caller).
+ * mount or process).
  */
-int container_create(const struct runc_global *g, const struct create_opts *o, pid_t *ret_pid,
-                     struct errmsg *err);
+int container_create(const struct runc_global *g, const struct create_opts *o,
+                     struct create_result *ret, struct errmsg *err);
 /*
  * Loads a container's state and its current status. -ENOENT with "container does not exist"
  * when the id is unknown (or invalid).
@@ -75,7 +81,15 @@ int container_exec(const struct runc_global *g, const struct exec_opts *o, int *
                    struct errmsg *err);
 /* Loads config.json from a bundle directory. */
 int bundle_load_spec(const char *bundle, struct oci_spec **ret, struct errmsg *err);
-/* Waits for a child and forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 to it meanwhile. */
-int wait_forwarding_signals(pid_t pid, int *ret_status);
+/*
+ * foreground.c: waits for a child, forwarding SIGINT/TERM/HUP/QUIT/USR1/USR2 to it, and with
+ * master >= 0 relays stdin to the pty master and the master to stdout (raw mode and window
+ * size taken from stdin when it is a terminal). *ret_status is 128+n when killed by n.
+ */
+int wait_foreground(pid_t pid, int master, int *ret_status);
+/* A connected pair standing in for --console-socket when the runtime keeps the terminal. */
+int console_pair(int *ret_ours, int *ret_theirs);
+/* Receives one fd sent with SCM_RIGHTS (the pty master); the fd is O_CLOEXEC, the caller's. */
+int recv_fd(int sock, int *ret_fd);
 /* Writes pid to path atomically (runc's --pid-file). */
 int pid_file_write(const char *path, pid_t pid, struct errmsg *err);

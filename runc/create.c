@@ -195,6 +195,11 @@ static int prepare_console(struct create_ctx *c, struct errmsg *err)
 {
         if (!c->spec->process.terminal)
                 return 0;
+        if (c->o->console_fd >= 0) {
+                c->init.console_fd = fcntl(c->o->console_fd, F_DUPFD_CLOEXEC, 3);
+                return c->init.console_fd < 0 ? errmsg_set(err, -errno, "dup: %s", strerror(errno))
+                                              : 0;
+        }
         if (!c->o->console_socket)
                 return errmsg_set(err, -EINVAL,
                                   "process.terminal is set: --console-socket is required");
@@ -451,8 +456,8 @@ undo_cgroup:
         return r;
 }
 
-int container_create(const struct runc_global *g, const struct create_opts *o, pid_t *ret_pid,
-                     struct errmsg *err)
+int container_create(const struct runc_global *g, const struct create_opts *o,
+                     struct create_result *ret, struct errmsg *err)
 {
         struct create_ctx c = {.g = g, .o = o, .root_fd = -EBADF, .sync_fd = -EBADF};
         int r;
@@ -476,7 +481,7 @@ int container_create(const struct runc_global *g, const struct create_opts *o, p
         if (r < 0)
                 (void) rm_rf_at(c.root_fd, o->id);
         else
-                *ret_pid = c.pid;
+                *ret = (struct create_result){.pid = c.pid, .terminal = c.spec->process.terminal};
 out:
         create_ctx_release(&c);
         return r;

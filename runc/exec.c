@@ -25,6 +25,8 @@ struct exec_ctx {
         struct cgroup *cg;
         struct init_ctx init;
         int sync_fd;
+        int console_ours; /* our end of the console pair (foreground terminal) */
+        int master;       /* the pty master received on it */
         pid_t stage1;
         pid_t pid;
 };
@@ -37,6 +39,8 @@ static void exec_ctx_release(struct exec_ctx *c)
         oci_spec_free(c->spec);
         cgroup_free(c->cg);
         c->sync_fd = safe_close(c->sync_fd);
+        c->console_ours = safe_close(c->console_ours);
+        c->master = safe_close(c->master);
         c->init.sync_fd = safe_close(c->init.sync_fd);
         c->init.console_fd = safe_close(c->init.console_fd);
         for (size_t i = 0; i < _NS_TYPE_MAX; i++)
@@ -199,6 +203,24 @@ static int build_process(struct exec_ctx *c, const struct exec_opts *o, struct e
         return apply_flags(&c->spec->process, o, err);
 }
 
+/*
+ * A terminal goes to --console-socket; in the foreground without one, the runtime keeps the
+ * pty master itself and relays (runc's behaviour).
+ */
+static int prepare_console(struct exec_ctx *c, const struct exec_opts *o, struct errmsg *err)
+{
+        int r;
+
+        if (!c->init.process->terminal)
+                return 0;
+        if (o->console_socket)
+                return console_socket_connect(o->console_socket, &c->init.console_fd, err);
+        if (o->detach)
+                return errmsg_set(err, -EINVAL, "--tty with --detach requires --console-socket");
+        r = console_pair(&c->console_ours, &c->init.console_fd);
+        return r < 0 ? errmsg_set(err, r, "socketpair: %s", strerror(-r)) : 0;
+}
+
 static int exec_run(const struct exec_opts *o, struct exec_ctx *c, struct errmsg *err)
 {
         int r;
@@ -210,16 +232,14 @@ static int exec_run(const struct exec_opts *o, struct exec_ctx *c, struct errmsg
         if (r < 0)
                 return r;
         init_fill(c, o);
-        if (c->init.process->terminal) {
-                if (!o->console_socket)
-                        return errmsg_set(err, -EINVAL, "--tty requires --console-socket");
-                r = console_socket_connect(o->console_socket, &c->init.console_fd, err);
-                if (r < 0)
-                        return r;
-        }
+        r = prepare_console(c, o, err);
+        if (r < 0)
+                return r;
         r = init_spawn(&c->init, c->cg, &c->sync_fd, &c->stage1, err);
         if (r >= 0)
                 r = wait_exec(c, err);
+        if (r >= 0 && c->console_ours >= 0 && recv_fd(c->console_ours, &c->master) < 0)
+                r = errmsg_set(err, -EPROTO, "receive the pty master of the exec process");
         if (r >= 0 && o->pid_file)
                 r = pid_file_write(o->pid_file, c->pid, err);
         return r;
@@ -228,7 +248,7 @@ static int exec_run(const struct exec_opts *o, struct exec_ctx *c, struct errmsg
 int container_exec(const struct runc_global *g, const struct exec_opts *o, int *ret_status,
                    struct errmsg *err)
 {
-        struct exec_ctx c = {.sync_fd = -EBADF};
+        struct exec_ctx c = {.sync_fd = -EBADF, .console_ours = -EBADF, .master = -EBADF};
         int r;
 
         init_ctx_init(&c.init);
@@ -244,7 +264,8 @@ int container_exec(const struct runc_global *g, const struct exec_opts *o, int *
                 *ret_status = 0;
         } else {
                 c.sync_fd = safe_close(c.sync_fd);
-                r = wait_forwarding_signals(c.pid, ret_status);
+                c.console_ours = safe_close(c.console_ours);
+                r = wait_foreground(c.pid, c.master, ret_status);
                 if (r < 0)
                         (void) errmsg_set(err, r, "wait for %d: %s", (int) c.pid, strerror(-r));
         }

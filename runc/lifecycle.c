@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -197,53 +196,4 @@ int container_delete(const struct runc_global *g, const char *id, bool force, st
                                           "container %s did not exit after SIGKILL", id);
         }
         return destroy(root_fd, st, err);
-}
-
-/*
- * Signals for the runtime go to the container while it runs: they are blocked and read from
- * a signalfd, the child's exit from a pidfd, so one poll() serves both (no handler, no
- * global).
- */
-static int forward_until_exit(pid_t pid, int sfd, int pidfd)
-{
-        for (;;) {
-                struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-                                      {.fd = pidfd, .events = POLLIN}};
-                struct signalfd_siginfo si;
-
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (p[1].revents & POLLIN)
-                        return 0;
-                if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                        (void) kill(pid, (int) si.ssi_signo);
-        }
-}
-
-int wait_forwarding_signals(pid_t pid, int *ret_status)
-{
-        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-        _cleanup_close_ int sfd = -EBADF, pidfd = -EBADF;
-        sigset_t set, old;
-        int status, r = 0;
-
-        (void) sigemptyset(&set);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaddset(&set, sigs[i]);
-        (void) sigprocmask(SIG_BLOCK, &set, &old);
-        sfd = signalfd(-1, &set, SFD_CLOEXEC);
-        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (sfd >= 0 && pidfd >= 0)
-                r = forward_until_exit(pid, sfd, pidfd);
-        while (r >= 0 && waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        r = -errno;
-        (void) sigprocmask(SIG_SETMASK, &old, NULL);
-        if (r < 0)
-                return r;
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return 0;
 }

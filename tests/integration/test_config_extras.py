@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """Config sections and flags not covered elsewhere: --no-pivot, a bad console
 socket, kill --all, personality, oomScoreAdj, domainname, time namespace."""
+import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
+import termios
+import time
 
 import pytest
 
@@ -112,3 +116,53 @@ def test_run_forwards_signals_to_the_container(rt, bundle):
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=10) == 5
     assert "got TERM" in b.stdout()
+
+
+def run_on_a_terminal(argv, text, timeout=20):
+    """Runs argv with a new pty as its controlling terminal and stdio (as a user at a
+    terminal would), types text, and returns (exit code, everything it printed)."""
+    master, slave = os.openpty()
+
+    def take_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         preexec_fn=take_terminal)
+    os.close(slave)
+    os.write(master, text.encode())
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every slave fd is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif p.poll() is not None:
+            break
+    os.close(master)
+    return p.wait(timeout=timeout), out.decode(errors="replace")
+
+
+def test_run_foreground_terminal_without_console_socket(rt, bundle):
+    """runc run keeps the pty itself when no --console-socket is given."""
+    b = bundle(["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; read x; echo got-$x"],
+               terminal=True)
+    rc, out = run_on_a_terminal(rt.argv("run", "--bundle", b.dir, b.id), "hello\n")
+    assert rc == 0, out
+    assert "on-a-tty" in out and "got-hello" in out, out
+
+
+def test_exec_tty_without_console_socket(rt, bundle):
+    b = bundle(LONG)
+    rt.start_running(b)
+    rc, out = run_on_a_terminal(
+        rt.argv("exec", "-t", b.id, "sh", "-c", "test -t 1 && echo exec-on-a-tty; exit 3"), "")
+    assert rc == 3, out
+    assert "exec-on-a-tty" in out, out
+    r = rt.exec(b.id, "true", opts=("-t", "-d"))
+    assert r.rc != 0 and "console" in r.err, f"--tty --detach needs a console socket:\n{r}"
