@@ -2,8 +2,9 @@
 /*
  * Private to the cgroup manager (cgroup.c, cgroup-v1.c, cgroup-v2.c) and its unit test: the
  * struct behind struct cgroup, the pure helpers for paths and value conversions (exposed so
- * that they can be tested without a kernel), small cgroupfs file helpers, and the per-version
- * entry points that cgroup.c dispatches to.
+ * that they can be tested without a kernel), small cgroupfs file helpers, the per-version
+ * entry points that cgroup.c dispatches to, and the device-rule emulator behind v2's eBPF
+ * device filter (cgroup-v2-devices.c).
  */
 #pragma once
 
@@ -97,3 +98,58 @@ int cgroup_v2_cpu_max(const struct oci_resources *res, char *buf, size_t size);
  * set when swap is set without a memory limit or below it.
  */
 int cgroup_v2_swap_max(const struct oci_resources *res, char *buf, size_t size, struct errmsg *err);
+
+/* cgroup-v2-devices.c: device rules as a cgroup-BPF program (v2 has no devices controller) */
+
+/* A major or minor that matches every number; the kernel's v1 "*" is ~0 too. */
+#define CGROUP_DEV_ANY UINT32_MAX
+/* Access bits: v1's "m", "r", "w", with the values of BPF_DEVCG_ACC_MKNOD/READ/WRITE. */
+#define CGROUP_DEV_ACC_MKNOD (1u << 0)
+#define CGROUP_DEV_ACC_READ  (1u << 1)
+#define CGROUP_DEV_ACC_WRITE (1u << 2)
+#define CGROUP_DEV_ACC_ALL   (CGROUP_DEV_ACC_MKNOD | CGROUP_DEV_ACC_READ | CGROUP_DEV_ACC_WRITE)
+
+/* One exception to the default: a device (pattern) and the access bits it concerns. */
+struct cgroup_dev_exception {
+        char type;       /* 'c' or 'b' */
+        uint32_t major;  /* CGROUP_DEV_ANY: any */
+        uint32_t minor;  /* CGROUP_DEV_ANY: any */
+        unsigned access; /* CGROUP_DEV_ACC_*, never 0 */
+};
+
+/*
+ * What v1's devices controller holds after the rules: a default and the exceptions to it.
+ * Embedded; cgroup_dev_policy_release() frees the exceptions (it fits _cleanup_()).
+ */
+struct cgroup_dev_policy {
+        bool default_allow;
+        struct cgroup_dev_exception *exceptions;
+        size_t n_exceptions;
+};
+
+/*
+ * Replays rules in order onto a deny-all state, as v1's devices.allow/deny would take them
+ * after cgroup_apply()'s "a" to devices.deny (the semantics are spelled out at the top of
+ * cgroup-v2-devices.c). -EINVAL with err naming "devices[i]" for a rule v1 would refuse;
+ * *ret is untouched then. On success *ret is the caller's to release.
+ */
+int cgroup_dev_policy_build(const struct oci_device_rule *rules, size_t n_rules,
+                            struct cgroup_dev_policy *ret, struct errmsg *err);
+void cgroup_dev_policy_release(struct cgroup_dev_policy *p);
+/* Does p let a process have access (CGROUP_DEV_ACC_* bits) to device type ('c', 'b')? */
+bool cgroup_dev_policy_allows(const struct cgroup_dev_policy *p, char type, uint32_t major,
+                              uint32_t minor, unsigned access);
+/*
+ * The BPF_PROG_TYPE_CGROUP_DEVICE program deciding as cgroup_dev_policy_allows() does.
+ * Returns the number of instructions; *ret is the caller's (an array of struct bpf_insn).
+ */
+struct bpf_insn;
+size_t cgroup_dev_policy_program(const struct cgroup_dev_policy *p, struct bpf_insn **ret);
+/*
+ * Loads the program for rules and attaches it to the cgroup2 directory dfd, then detaches the
+ * device programs attached there before, so that re-applying replaces instead of stacking.
+ * Needs CAP_SYS_ADMIN (and kernel 5.1+ for the 32-bit jumps). On a failed load err ends with
+ * the verifier's log. Errors from the rules as cgroup_dev_policy_build().
+ */
+int cgroup_v2_devices_set(int dfd, const struct oci_device_rule *rules, size_t n_rules,
+                          struct errmsg *err);

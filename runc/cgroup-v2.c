@@ -3,7 +3,8 @@
  * cgroup v2 (unified hierarchy at /sys/fs/cgroup): OCI resources translated to v2 files as
  * runc 1.1's fs2 driver does (cpu.shares to cpu.weight, blkio weight to io.weight, OCI's
  * memory+swap to memory.swap.max), "unified" pairs written verbatim, controller delegation
- * through cgroup.subtree_control, and the core freezer (cgroup.freeze, cgroup.events).
+ * through cgroup.subtree_control, the core freezer (cgroup.freeze, cgroup.events), and
+ * device rules through an eBPF program (cgroup-v2-devices.c).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -266,13 +267,11 @@ int cgroup_v2_apply(int dfd, const struct oci_resources *res, struct errmsg *err
                 r = io_set(dfd, res, err);
         if (r >= 0)
                 r = hugetlb_set(dfd, res, err);
+        /* No devices controller on v2: an eBPF program (cgroup-v2-devices.c) takes the rules. */
+        if (r >= 0 && res->n_devices > 0)
+                r = cgroup_v2_devices_set(dfd, res->devices, res->n_devices, err);
         if (r < 0)
                 return r;
-        /* TODO(#2): v2 device eBPF */
-        if (res->n_devices > 0)
-                log_debug("cgroup: device rules need an eBPF program on cgroup v2, "
-                          "ignoring %zu rules",
-                          res->n_devices);
         if (IS_SET(res, net_class_id) || IS_SET(res, blkio_leaf_weight))
                 log_debug("cgroup: v2 has no net_cls or leaf weights, ignoring them");
         return unified_set(dfd, res, err);

@@ -92,8 +92,9 @@ int cgroup_create(struct cgroup *cg, struct errmsg *err);
  * Zero means unset for numbers, as in runc. A field whose v1 controller is not mounted, or
  * "unified" on v1/hybrid, fails with -EOPNOTSUPP; v1-only fields on v2 (kernel memory,
  * swappiness, disableOOMKiller, realtime, classID, leaf weights) are ignored, as runc does.
- * Device rules: v1 (and hybrid) deny all, then apply res->devices in order; on v2 they are
- * ignored for now (no eBPF program yet).
+ * Device rules: v1 (and hybrid) deny all, then apply res->devices in order; on v2 the same
+ * decisions are compiled into a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the
+ * cgroup, replacing any program attached before (cgroup-v2-devices.c).
  */
 int cgroup_apply(struct cgroup *cg, const struct oci_resources *res, struct errmsg *err);
 /* Moves pid into the cgroup in every hierarchy. */
