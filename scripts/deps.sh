@@ -7,7 +7,7 @@ set -eu
 
 packages="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
 libjansson-dev libseccomp-dev libcap-dev libcmocka-dev
-libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
+libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libssl-dev
 python3 python3-pytest busybox-static procps iproute2 util-linux time
 runc crun containerd docker.io conmon"
 

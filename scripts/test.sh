@@ -42,4 +42,5 @@ BERTH_RUNTIME="$top/build-asan/runc/berth-runc" BERTH_SANITIZED=1 \
         $py -m pytest -q -m "not interop and not slow" tests/integration
 echo "== interop (release)"
 BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+        BERTH_SHIM="$top/build-release/shim/berth-containerd-shim" \
         $py -m pytest -q -m interop tests/interop

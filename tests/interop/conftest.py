@@ -419,3 +419,98 @@ def _host_network_untouched():
     yield
     after = snapshot()
     assert after == before, f"the suite changed the host's network settings: {before} -> {after}"
+
+
+# --- berth-containerd-shim ------------------------------------------------------
+# For tests/interop/test_shim_containerd.py: real containerd running our shim as
+# runtime io.containerd.berth.v2. Added in its own block; nothing above changes.
+
+SHIM_RUNTIME = "io.containerd.berth.v2"
+# The shim gives the runtime --root <this>/<namespace> unless the task's options
+# say otherwise (containerd-shim-runc-v2's default too); ctr passes no options
+# for runtimes other than runc.v2.
+SHIM_RUNTIME_ROOT = "/run/containerd/runc"
+
+
+def shim_path():
+    return os.path.abspath(os.environ.get("BERTH_SHIM") or
+                           os.path.join(ocitest.REPO, "build", "shim",
+                                        "berth-containerd-shim"))
+
+
+class ShimContainerd(Containerd):
+    """containerd whose PATH finds containerd-shim-berth-v2 (our shim) and, in
+    the same directory, berth-runc (a link to the runtime under test)."""
+
+    def __init__(self, workdir, runtime, shim):
+        self.shim = shim
+        self.bin_dir = os.path.join(workdir, "bin")
+        os.makedirs(self.bin_dir)
+        os.symlink(shim, os.path.join(self.bin_dir, "containerd-shim-berth-v2"))
+        os.symlink(runtime, os.path.join(self.bin_dir, "berth-runc"))
+        self.env = dict(os.environ, PATH=self.bin_dir + ":" + os.environ.get("PATH", ""))
+        self.had_runtime_root = os.path.isdir(SHIM_RUNTIME_ROOT)
+        saved = os.environ.get("PATH", "")
+        os.environ["PATH"] = self.env["PATH"]  # the daemon Containerd starts inherits it
+        try:
+            super().__init__(workdir, runtime)
+        finally:
+            os.environ["PATH"] = saved
+
+    def run_args(self):
+        return ["--runtime", SHIM_RUNTIME, "--fifo-dir", self.fifo_dir]
+
+    @property
+    def runtime_root(self):
+        return os.path.join(SHIM_RUNTIME_ROOT, self.namespace)
+
+    def kill9_and_restart(self):
+        """SIGKILL containerd (shims and containers stay), then start it again."""
+        self.daemon.proc.kill()
+        self.daemon.proc.wait()
+        self.daemon = Daemon("containerd", self.dir,
+                             ["containerd", "--config", os.path.join(self.dir, "config.toml")],
+                             env=self.env)
+        self.daemon.wait_ready(lambda: self.ctr("version").returncode == 0)
+
+    def shim_pids(self):
+        """Pids of our long-lived shims serving this containerd."""
+        found = []
+        for pid in pids_mentioning(f"-address {self.address}"):
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:
+                continue
+            if exe == os.path.realpath(self.shim):
+                found.append(pid)
+        return found
+
+    def stop(self):
+        try:
+            super().stop()
+        finally:
+            for d in ([self.runtime_root] +
+                      ([] if self.had_runtime_root else [SHIM_RUNTIME_ROOT])):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+
+
+@pytest.fixture(scope="module")
+def shim_containerd(runtime, image_tar):
+    shim = shim_path()
+    if not os.access(shim, os.X_OK):
+        if os.environ.get("BERTH_SHIM"):
+            pytest.fail(f"BERTH_SHIM={shim} is not an executable file")
+        pytest.skip(f"{shim} is not built; set BERTH_SHIM")
+    workdir = make_workdir("btsh-")
+    c = None
+    try:
+        c = ShimContainerd(workdir, runtime, shim)
+        c.ctr_ok("images", "import", image_tar)
+        yield c
+    finally:
+        if c:
+            c.stop()
+        remove_workdir(workdir)

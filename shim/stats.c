@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cgroup v1 metrics for Stats (see stats.h). */
+#include "shim/stats.h"
+
+#include <fcntl.h>
+
+#include "containerd/cgroups/v1/metrics.pb-c.h"
+#include "lib/fs.h"
+#include "lib/xalloc.h"
+
+#define NSEC_PER_SEC 1000000000ull
+
+typedef Io__Containerd__Cgroups__V1__MemoryStat memory_stat_t;
+
+/* memory.stat keys and where they go (containerd/cgroups memory.go). */
+static const struct {
+        const char *key;
+        size_t offset;
+} memory_stat_keys[] = {
+#define KEY(k, f)                             \
+        {                                     \
+                k, offsetof(memory_stat_t, f) \
+        }
+        KEY("cache", cache),
+        KEY("rss", rss),
+        KEY("rss_huge", rss_huge),
+        KEY("mapped_file", mapped_file),
+        KEY("dirty", dirty),
+        KEY("writeback", writeback),
+        KEY("pgpgin", pg_pg_in),
+        KEY("pgpgout", pg_pg_out),
+        KEY("pgfault", pg_fault),
+        KEY("pgmajfault", pg_maj_fault),
+        KEY("inactive_anon", inactive_anon),
+        KEY("active_anon", active_anon),
+        KEY("inactive_file", inactive_file),
+        KEY("active_file", active_file),
+        KEY("unevictable", unevictable),
+        KEY("hierarchical_memory_limit", hierarchical_memory_limit),
+        KEY("hierarchical_memsw_limit", hierarchical_swap_limit),
+        KEY("total_cache", total_cache),
+        KEY("total_rss", total_rss),
+        KEY("total_rss_huge", total_rss_huge),
+        KEY("total_mapped_file", total_mapped_file),
+        KEY("total_dirty", total_dirty),
+        KEY("total_writeback", total_writeback),
+        KEY("total_pgpgin", total_pg_pg_in),
+        KEY("total_pgpgout", total_pg_pg_out),
+        KEY("total_pgfault", total_pg_fault),
+        KEY("total_pgmajfault", total_pg_maj_fault),
+        KEY("total_inactive_anon", total_inactive_anon),
+        KEY("total_active_anon", total_active_anon),
+        KEY("total_inactive_file", total_inactive_file),
+        KEY("total_active_file", total_active_file),
+        KEY("total_unevictable", total_unevictable),
+#undef KEY
+};
+
+static bool list_has(const char *list, const char *controller)
+{
+        size_t n = strlen(controller);
+
+        for (const char *p = list;;) {
+                size_t len = strcspn(p, ",");
+
+                if (len == n && strncmp(p, controller, n) == 0)
+                        return true;
+                if (!p[len])
+                        return false;
+                p += len + 1;
+        }
+}
+
+/* The directory of controller's hierarchy for a /proc/<pid>/cgroup text, or NULL. */
+static char *controller_dir(const char *root, const char *proc_cgroup, const char *controller)
+{
+        _cleanup_free_ char *text = xstrdup(proc_cgroup);
+
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                /* "<id>:<controller,list>:<path>" */
+                char *list = strchr(line, ':'), *path;
+
+                if (!list || !(path = strchr(list + 1, ':')))
+                        continue;
+                *path++ = '\0';
+                list++;
+                if (list[0] && list_has(list, controller))
+                        return xasprintf("%s/%s%s", root, list, path);
+        }
+        return NULL;
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+        _cleanup_free_ char *path = NULL;
+        char *text = NULL;
+        size_t len;
+
+        if (!dir)
+                return NULL;
+        path = xasprintf("%s/%s", dir, file);
+        if (read_file_at(AT_FDCWD, path, STATS_FILE_MAX_BYTES, &text, &len) < 0)
+                return NULL;
+        return text;
+}
+
+/* A file holding one number ("max" is 0, as containerd's cgroups package reads it). */
+static uint64_t read_u64(const char *dir, const char *file)
+{
+        _cleanup_free_ char *text = read_text(dir, file);
+        uint64_t v = 0;
+
+        if (text) {
+                text[strcspn(text, "\n")] = '\0';
+                (void) parse_uint64(text, &v);
+        }
+        return v;
+}
+
+/* The value of key in a "key value" per line file, or 0. */
+static uint64_t keyed_u64(const char *text, const char *key)
+{
+        size_t n = strlen(key);
+        const char *p = text;
+
+        while (p && *p) {
+                unsigned long long v;
+
+                if (strncmp(p, key, n) == 0 && p[n] == ' ' && sscanf(p + n + 1, "%llu", &v) == 1)
+                        return v;
+                p = strchr(p, '\n');
+                if (p)
+                        p++;
+        }
+        return 0;
+}
+
+static void fill_pids(Io__Containerd__Cgroups__V1__PidsStat *pids, const char *dir)
+{
+        pids->current = read_u64(dir, "pids.current");
+        pids->limit = read_u64(dir, "pids.max");
+}
+
+static void fill_cpu(Io__Containerd__Cgroups__V1__CPUUsage *usage,
+                     Io__Containerd__Cgroups__V1__Throttle *throttle, const char *acct,
+                     const char *cpu)
+{
+        _cleanup_free_ char *stat = read_text(acct, "cpuacct.stat");
+        _cleanup_free_ char *percpu = read_text(acct, "cpuacct.usage_percpu");
+        _cleanup_free_ char *cfs = read_text(cpu, "cpu.stat");
+        uint64_t tick_ns = NSEC_PER_SEC / (uint64_t) MAX(sysconf(_SC_CLK_TCK), 1);
+        size_t n = 0;
+
+        usage->total = read_u64(acct, "cpuacct.usage");
+        usage->user = keyed_u64(stat, "user") * tick_ns;
+        usage->kernel = keyed_u64(stat, "system") * tick_ns;
+        usage->per_cpu = xnew0(uint64_t, percpu ? strlen(percpu) / 2 + 1 : 1);
+        for (char *p = percpu, *end; p && *p; p = end) {
+                unsigned long long v = strtoull(p, &end, 10);
+
+                if (end == p)
+                        break;
+                usage->per_cpu[n++] = v;
+        }
+        usage->n_per_cpu = n;
+        throttle->periods = keyed_u64(cfs, "nr_periods");
+        throttle->throttled_periods = keyed_u64(cfs, "nr_throttled");
+        throttle->throttled_time = keyed_u64(cfs, "throttled_time");
+}
+
+static void fill_memory_entry(Io__Containerd__Cgroups__V1__MemoryEntry *e, const char *dir,
+                              const char *prefix)
+{
+        char name[64];
+
+        (void) snprintf(name, sizeof(name), "%s.usage_in_bytes", prefix);
+        e->usage = read_u64(dir, name);
+        (void) snprintf(name, sizeof(name), "%s.limit_in_bytes", prefix);
+        e->limit = read_u64(dir, name);
+        (void) snprintf(name, sizeof(name), "%s.max_usage_in_bytes", prefix);
+        e->max = read_u64(dir, name);
+        (void) snprintf(name, sizeof(name), "%s.failcnt", prefix);
+        e->failcnt = read_u64(dir, name);
+}
+
+static void fill_memory(memory_stat_t *m, Io__Containerd__Cgroups__V1__MemoryOomControl *oom,
+                        const char *dir)
+{
+        _cleanup_free_ char *stat = read_text(dir, "memory.stat");
+        _cleanup_free_ char *control = read_text(dir, "memory.oom_control");
+
+        for (size_t i = 0; i < ELEMENTSOF(memory_stat_keys); i++)
+                *(uint64_t *) ((char *) m + memory_stat_keys[i].offset) =
+                        keyed_u64(stat, memory_stat_keys[i].key);
+        fill_memory_entry(m->usage, dir, "memory");
+        fill_memory_entry(m->swap, dir, "memory.memsw");
+        fill_memory_entry(m->kernel, dir, "memory.kmem");
+        fill_memory_entry(m->kernel_tcp, dir, "memory.kmem.tcp");
+        oom->oom_kill_disable = keyed_u64(control, "oom_kill_disable");
+        oom->under_oom = keyed_u64(control, "under_oom");
+        oom->oom_kill = keyed_u64(control, "oom_kill");
+}
+
+int stats_cgroup_v1(const char *cgroup_root, const char *proc_cgroup, uint8_t **ret,
+                    size_t *ret_len, struct errmsg *err)
+{
+        Io__Containerd__Cgroups__V1__Metrics m = IO__CONTAINERD__CGROUPS__V1__METRICS__INIT;
+        Io__Containerd__Cgroups__V1__PidsStat pids = IO__CONTAINERD__CGROUPS__V1__PIDS_STAT__INIT;
+        Io__Containerd__Cgroups__V1__CPUStat cpu = IO__CONTAINERD__CGROUPS__V1__CPUSTAT__INIT;
+        Io__Containerd__Cgroups__V1__CPUUsage usage = IO__CONTAINERD__CGROUPS__V1__CPUUSAGE__INIT;
+        Io__Containerd__Cgroups__V1__Throttle thr = IO__CONTAINERD__CGROUPS__V1__THROTTLE__INIT;
+        memory_stat_t mem = IO__CONTAINERD__CGROUPS__V1__MEMORY_STAT__INIT;
+        Io__Containerd__Cgroups__V1__MemoryEntry e[4] = {
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_ENTRY__INIT,
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_ENTRY__INIT,
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_ENTRY__INIT,
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_ENTRY__INIT};
+        Io__Containerd__Cgroups__V1__MemoryOomControl oom =
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_OOM_CONTROL__INIT;
+        _cleanup_free_ char *pids_dir = controller_dir(cgroup_root, proc_cgroup, "pids");
+        _cleanup_free_ char *acct_dir = controller_dir(cgroup_root, proc_cgroup, "cpuacct");
+        _cleanup_free_ char *cpu_dir = controller_dir(cgroup_root, proc_cgroup, "cpu");
+        _cleanup_free_ char *mem_dir = controller_dir(cgroup_root, proc_cgroup, "memory");
+
+        if (!pids_dir && !acct_dir && !mem_dir)
+                return errmsg_set(err, -EOPNOTSUPP,
+                                  "stats: no cgroup v1 hierarchy (cgroup v2 "
+                                  "metrics are not implemented)");
+        if (pids_dir) {
+                fill_pids(&pids, pids_dir);
+                m.pids = &pids;
+        }
+        if (acct_dir) {
+                fill_cpu(&usage, &thr, acct_dir, cpu_dir);
+                cpu.usage = &usage;
+                cpu.throttling = &thr;
+                m.cpu = &cpu;
+        }
+        if (mem_dir) {
+                mem.usage = &e[0];
+                mem.swap = &e[1];
+                mem.kernel = &e[2];
+                mem.kernel_tcp = &e[3];
+                fill_memory(&mem, &oom, mem_dir);
+                m.memory = &mem;
+                m.memory_oom_control = &oom;
+        }
+        *ret = xmalloc(protobuf_c_message_get_packed_size(&m.base) + 1);
+        *ret_len = protobuf_c_message_pack(&m.base, *ret);
+        free(usage.per_cpu);
+        return 0;
+}
