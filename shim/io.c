@@ -67,38 +67,107 @@ struct process_io *process_io_free(struct process_io *io)
         return NULL;
 }
 
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int stdio_file_uri_path(const char *uri, char **ret, struct errmsg *err)
+{
+        const char *p = uri + strlen(STDIO_FILE_SCHEME), *end;
+        _cleanup_free_ char *path = NULL;
+        size_t n = 0;
+
+        assert(strncmp(uri, STDIO_FILE_SCHEME, strlen(STDIO_FILE_SCHEME)) == 0);
+        p += strcspn(p, "/?#"); /* the host, which Go's url.Parse keeps apart */
+        end = p + strcspn(p, "?#");
+        if (*p != '/')
+                return errmsg_set(err, -EINVAL, "stdio %s: no absolute path", uri);
+        path = xmalloc((size_t) (end - p) + 1);
+        while (p < end) {
+                if (*p != '%') {
+                        path[n++] = *p++;
+                        continue;
+                }
+                if (end - p < 3 || hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0 ||
+                    (p[1] == '0' && p[2] == '0'))
+                        return errmsg_set(err, -EINVAL, "stdio %s: bad escape", uri);
+                path[n++] = (char) (hex_digit(p[1]) * 16 + hex_digit(p[2]));
+                p += 3;
+        }
+        path[n] = '\0';
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+/*
+ * A "file://" target, as containerd-shim-runc-v2 (pkg/process/io.go): its directory is
+ * created (0755), the file opened for appending (0644). Reading one is allowed too.
+ */
+static int open_file_uri(const char *uri, int flags, int *ret_fd, struct errmsg *err)
+{
+        _cleanup_free_ char *path = NULL;
+        char *slash;
+        int fd, r;
+
+        r = stdio_file_uri_path(uri, &path, err);
+        if (r < 0)
+                return r;
+        if ((flags & O_ACCMODE) == O_RDONLY) {
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+        } else {
+                slash = strrchr(path, '/');
+                *slash = '\0';
+                r = slash == path ? 0 : mkdir_p_at(AT_FDCWD, path, 0755);
+                *slash = '/';
+                if (r < 0)
+                        return errmsg_set(err, r, "stdio %s: create directory: %s", uri,
+                                          strerror(-r));
+                fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        }
+        if (fd < 0)
+                return errmsg_set(err, -errno, "open stdio %s: %s", path, strerror(errno));
+        *ret_fd = fd;
+        return 0;
+}
+
 /*
  * Opens one stdio target. FIFOs get the shim's O_RDWR end in *ret_keep first, so that the
- * open of the process's end (flags) returns at once. Plain paths that are no FIFO, and
- * "file://" paths, are files to append to (or read).
+ * open of the process's end (flags) returns at once. Plain paths that are no FIFO are files
+ * to append to (or read).
  */
 static int open_target(const char *path, int flags, int *ret_keep, int *ret_fd, struct errmsg *err)
 {
         _cleanup_close_ int keep = -EBADF, fd = -EBADF;
         bool reading = (flags & O_ACCMODE) == O_RDONLY;
-        const char *p = path;
         struct stat st;
 
-        if (strncmp(p, "file://", 7) == 0) {
-                p += 7;
-        } else if (strstr(p, "://")) {
+        *ret_keep = -EBADF;
+        if (strncmp(path, STDIO_FILE_SCHEME, strlen(STDIO_FILE_SCHEME)) == 0)
+                return open_file_uri(path, flags, ret_fd, err);
+        if (strstr(path, "://"))
                 return errmsg_set(err, -EOPNOTSUPP, "stdio %s: unsupported scheme", path);
-        } else if (stat(p, &st) == 0 && S_ISFIFO(st.st_mode)) {
-                keep = open(p, O_RDWR | O_CLOEXEC);
+        if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+                keep = open(path, O_RDWR | O_CLOEXEC);
                 if (keep < 0)
-                        return errmsg_set(err, -errno, "open fifo %s: %s", p, strerror(errno));
-                fd = open(p, flags | O_CLOEXEC);
+                        return errmsg_set(err, -errno, "open fifo %s: %s", path, strerror(errno));
+                fd = open(path, flags | O_CLOEXEC);
                 if (fd < 0)
-                        return errmsg_set(err, -errno, "open fifo %s: %s", p, strerror(errno));
+                        return errmsg_set(err, -errno, "open fifo %s: %s", path, strerror(errno));
                 *ret_keep = TAKE_FD(keep);
                 *ret_fd = TAKE_FD(fd);
                 return 0;
         }
-        fd = reading ? open(p, O_RDONLY | O_CLOEXEC)
-                     : open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        fd = reading ? open(path, O_RDONLY | O_CLOEXEC)
+                     : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (fd < 0)
-                return errmsg_set(err, -errno, "open stdio %s: %s", p, strerror(errno));
-        *ret_keep = -EBADF;
+                return errmsg_set(err, -errno, "open stdio %s: %s", path, strerror(errno));
         *ret_fd = TAKE_FD(fd);
         return 0;
 }

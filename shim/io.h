@@ -21,6 +21,9 @@
 
 struct process_io;
 
+/* containerd's --log-uri scheme: stdout and stderr appended to a file the shim opens */
+#define STDIO_FILE_SCHEME "file://"
+
 /* Stdio paths (borrowed) of a process. */
 struct stdio_paths {
         const char *in, *out, *err;
@@ -34,6 +37,13 @@ struct stdio_paths {
 int process_io_open(const struct stdio_paths *paths, struct process_io **ret, struct errmsg *err);
 struct process_io *process_io_free(struct process_io *io);
 DEFINE_CLEANUP_FUNC(struct process_io, process_io_free)
+
+/*
+ * The path of a "file://" stdio URI (the caller's string), as Go's url.Parse gives it to
+ * containerd-shim-runc-v2: the host is ignored, query and fragment dropped, %XX decoded.
+ * -EINVAL for no absolute path or a bad escape, with err naming the URI.
+ */
+int stdio_file_uri_path(const char *uri, char **ret, struct errmsg *err);
 
 /* The fds the runtime gets as 0, 1 and 2 (-EBADF: /dev/null); valid until ..._spawned(). */
 const int *process_io_runtime_fds(const struct process_io *io);

@@ -198,6 +198,29 @@ static int create_task(struct shim_service *s, const Containerd__Task__V2__Creat
         return task_create(s->loop, &o, &s->task, err);
 }
 
+static void publish_oom(void *userdata)
+{
+        Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+        struct shim_service *s = userdata;
+
+        if (!s->task)
+                return;
+        log_info("task %s: out of memory", s->task->id);
+        ev.container_id = s->task->id;
+        publish(s, &ev.base);
+}
+
+/* TaskOOM needs the init process's memory cgroup; without one (none mounted) there are none. */
+static void watch_oom(struct shim_service *s)
+{
+        struct errmsg err = {0};
+        int r;
+
+        r = oom_watch_pid(s->loop, s->task->init->pid, publish_oom, s, &s->oom, &err);
+        if (r < 0)
+                log_debug("task %s: no OOM events: %s", s->task->id, err.msg);
+}
+
 static int task_create_fn(struct ttrpc_request *req, const struct ttrpc_call *call, void *userdata,
                           struct errmsg *err)
 {
@@ -214,6 +237,7 @@ static int task_create_fn(struct ttrpc_request *req, const struct ttrpc_call *ca
                 return failed(call, r, err);
         log_info("task %s created, init pid %d", in->id, (int) s->task->init->pid);
         publish_create(s, in, s->task->init->pid);
+        watch_oom(s);
         out.pid = (uint32_t) s->task->init->pid;
         return respond(req, &out.base);
 }
@@ -290,6 +314,7 @@ static void drop_task(struct shim_service *s)
         for (struct process *p = s->task->execs; p; p = p->next)
                 answer_waiters(p, RPC_NOT_FOUND);
         answer_waiters(s->task->init, RPC_NOT_FOUND);
+        s->oom = oom_watch_free(s->oom);
         s->task = task_free(s->task);
 }
 

@@ -14,6 +14,7 @@
 #include "lib/evloop.h"
 #include "lib/ttrpc.h"
 #include "shim/events.h"
+#include "shim/oom.h"
 #include "shim/shim.h"
 #include "shim/task.h"
 
@@ -23,8 +24,9 @@ struct shim_service {
         const struct shim_opts *opts;
         struct evloop *loop;
         struct event_publisher events;
-        struct task *task;  /* one task per shim; NULL before Create and after Delete */
-        char *self_dirs[3]; /* where the runtime is looked for before $PATH */
+        struct task *task;     /* one task per shim; NULL before Create and after Delete */
+        struct oom_watch *oom; /* OOMs of the task's memory cgroup (TaskOOM) */
+        char *self_dirs[3];    /* where the runtime is looked for before $PATH */
 };
 
 /* The Task methods, ending in {NULL}; userdata is the struct shim_service. */

@@ -239,3 +239,56 @@ def test_killed_shim_is_cleaned_up_by_delete(shim_containerd):
         raise AssertionError(f"{e}; containerd log:\n{tail(c.daemon.log)}") from None
     assert task_status(c, "s1") is None
     c.ctr_ok("containers", "delete", "s1")
+
+
+def test_oom_event(shim_containerd):
+    """A container that outgrows its memory limit: the shim publishes /tasks/oom
+    (containerd.events.TaskOOM) and the task exits with 137 (SIGKILL)."""
+    c = shim_containerd
+    events = subprocess.Popen(["ctr", "--address", c.address, "--namespace", c.namespace,
+                               "events"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        p = c.ctr("run", "--rm", "--memory-limit", str(16 << 20), *c.run_args(), IMAGE,
+                  "oom1", "sh", "-c", "tail /dev/zero")
+        time.sleep(0.5)
+    finally:
+        events.send_signal(signal.SIGINT)
+        out, _ = events.communicate(timeout=10)
+    assert p.returncode == 137, f"exit status {p.returncode}:\n{p.stderr}"
+    oom = [line for line in out.splitlines() if "/tasks/oom" in line]
+    assert oom, f"no /tasks/oom event:\n{out}\ncontainerd log:\n{tail(c.daemon.log)}"
+    assert '"oom1"' in oom[0], oom
+
+
+def test_log_uri_file(shim_containerd, tmp_path):
+    """ctr run --log-uri file://PATH: the shim appends the container's stdout and
+    stderr to PATH (creating its directory), as containerd-shim-runc-v2."""
+    c = shim_containerd
+    log = tmp_path / "logs" / "c.log"
+    c.ctr_ok("run", "--rm", "--log-uri", f"file://{log}", *c.run_args(), IMAGE, "log1",
+             "sh", "-c", "echo hello-log; echo hello-err >&2")
+    text = log.read_text()
+    assert "hello-log\n" in text and "hello-err\n" in text, text
+
+
+def test_log_uri_file_survives_containerd_kill(shim_containerd, tmp_path):
+    """The container writes the log file itself: what it prints while containerd
+    is down reaches the file."""
+    c = shim_containerd
+    log = tmp_path / "d.log"
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    c.ctr_ok("run", "-d", "--log-uri", f"file://{log}", "--mount",
+             f"type=bind,src={gate},dst=/gate,options=rbind:rw", *c.run_args(), IMAGE, "log2",
+             "sh", "-c", "echo before; while [ ! -e /gate/go ]; do sleep 0.1; done; "
+             "echo while-down; sleep 1000")
+    wait_for(lambda: log.exists() and "before" in log.read_text(), what="the first line")
+    c.daemon.proc.kill()
+    c.daemon.proc.wait()
+    (gate / "go").touch()
+    wait_for(lambda: "while-down" in log.read_text(), what="output while containerd is down")
+    c.kill9_and_restart()
+    assert task_status(c, "log2") == "RUNNING"
+    kill_and_remove(c, "log2")
+    assert log.read_text() == "before\nwhile-down\n", log.read_text()

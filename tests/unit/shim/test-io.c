@@ -206,6 +206,56 @@ static void test_relay_drain_copies_what_is_left(void **state)
         (void) close(b[0]);
 }
 
+static void test_file_uri_creates_dir_and_appends(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *uri = xasprintf("file://%s/log%%20dir/c.log?x=1", f->dir);
+        _cleanup_free_ char *path = xasprintf("%s/log dir/c.log", f->dir);
+        struct stdio_paths paths = {"", uri, uri, false};
+        _cleanup_(process_io_freep) struct process_io *io = NULL;
+        _cleanup_free_ char *text = NULL;
+        const int *fds;
+        struct stat st;
+        mode_t mask;
+        size_t len;
+
+        assert_int_equal(process_io_open(&paths, &io, NULL), 0);
+        fds = process_io_runtime_fds(io);
+        assert_true(fds[0] < 0 && fds[1] >= 0 && fds[2] >= 0);
+        assert_int_equal(write_all(fds[1], "out\n", 4), 0);
+        assert_int_equal(write_all(fds[2], "err\n", 4), 0);
+        assert_int_equal(write_all(fds[1], "out2\n", 5), 0);
+        assert_int_equal(process_io_runtime_done(io, NULL, NULL), 0);
+        process_io_exited(io, 0);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 100, &text, &len), 0);
+        assert_string_equal(text, "out\nerr\nout2\n");
+        assert_int_equal(stat(path, &st), 0);
+        mask = umask(0);
+        (void) umask(mask);
+        assert_int_equal(st.st_mode & 0777, 0644 & ~mask);
+}
+
+static void test_file_uri_path(void **state)
+{
+        struct errmsg err = {0};
+        char *path = (char *) "untouched";
+
+        (void) state;
+        assert_int_equal(stdio_file_uri_path("file:///a/b%2fc#frag", &path, NULL), 0);
+        assert_string_equal(path, "/a/b/c");
+        free(path);
+        assert_int_equal(stdio_file_uri_path("file://host/var/log/x", &path, NULL), 0);
+        assert_string_equal(path, "/var/log/x");
+        free(path);
+        path = (char *) "untouched";
+        assert_int_equal(stdio_file_uri_path("file://relative", &path, &err), -EINVAL);
+        assert_string_equal(err.msg, "stdio file://relative: no absolute path");
+        assert_int_equal(stdio_file_uri_path("file:///a%2", &path, &err), -EINVAL);
+        assert_int_equal(stdio_file_uri_path("file:///a%00b", &path, &err), -EINVAL);
+        assert_string_equal(err.msg, "stdio file:///a%00b: bad escape");
+        assert_string_equal(path, "untouched");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -215,6 +265,9 @@ int main(void)
                         test_empty_paths_mean_dev_null_and_schemes_are_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_terminal_gets_a_console_socket, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_file_uri_creates_dir_and_appends, setup,
+                                                teardown),
+                cmocka_unit_test(test_file_uri_path),
                 cmocka_unit_test(test_relay_copies_and_ends_at_eof),
                 cmocka_unit_test(test_relay_backpressure_loses_nothing),
                 cmocka_unit_test(test_relay_drain_copies_what_is_left),
