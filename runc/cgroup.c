@@ -880,8 +880,12 @@ int cgroup_kill_all(struct cgroup *cg, int sig)
         size_t n = 0;
         int r;
 
-        if (sig == SIGKILL && kill_by_cgroup_kill(cg) >= 0)
+        if (sig == SIGKILL && kill_by_cgroup_kill(cg) >= 0) {
+                /* killed, a task frozen by the v1 freezer still only dies once thawed */
+                if (cgroup_is_frozen(cg, &was_frozen) >= 0 && was_frozen)
+                        (void) cgroup_freeze(cg, false, NULL);
                 return 0;
+        }
         (void) cgroup_is_frozen(cg, &was_frozen);
         /* Frozen, no process can fork a child that the pid list below would miss. */
         frozen = cgroup_freeze(cg, true, NULL) >= 0;

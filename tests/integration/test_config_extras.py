@@ -166,3 +166,15 @@ def test_exec_tty_without_console_socket(rt, bundle):
     assert "exec-on-a-tty" in out, out
     r = rt.exec(b.id, "true", opts=("-t", "-d"))
     assert r.rc != 0 and "console" in r.err, f"--tty --detach needs a console socket:\n{r}"
+
+
+def test_delete_force_paused_container(rt, bundle):
+    """A frozen process cannot die until thawed: delete --force must thaw (as runc)."""
+    b = bundle(["sh", "-c", "sleep 300 & sleep 300"])
+    state = rt.start_running(b)
+    rt.ok("pause", b.id)
+    assert rt.status(b.id) == "paused"
+    r = rt.cmd("delete", "--force", b.id, timeout=8)
+    assert r.rc == 0, str(r)
+    assert not pid_alive(state["pid"])
+    assert_no_debris(rt, b)
