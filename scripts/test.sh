@@ -35,9 +35,11 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 
 echo "== integration (release)"
 BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+        BERTH_SHIM="$top/build-release/shim/berth-containerd-shim" \
         $py -m pytest -q -m "not interop" tests/integration
 echo "== integration (ASan/UBSan)"
 BERTH_RUNTIME="$top/build-asan/runc/berth-runc" BERTH_SANITIZED=1 \
+        BERTH_SHIM="$top/build-asan/shim/berth-containerd-shim" \
         ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         $py -m pytest -q -m "not interop and not slow" tests/integration
 echo "== interop (release)"
