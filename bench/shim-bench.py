@@ -134,7 +134,8 @@ def main():
             "berth-containerd-shim": ("io.containerd.berth.v2", []),
             "containerd-shim-runc-v2": ("io.containerd.runc.v2", ["--runc-binary", berth_runc]),
         }
-        exes = {"berth-containerd-shim": shim,
+        daemon = os.path.join(os.path.dirname(shim), "berth-containerd-shim-daemon")
+        exes = {"berth-containerd-shim": daemon if os.path.exists(daemon) else shim,
                 "containerd-shim-runc-v2": shutil.which("containerd-shim-runc-v2")}
         rss = {name: measure_shims(c, rt, name, exes[name], args.n, extra)
                for name, (rt, extra) in shims.items()}

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "lib/fs.h"
 #include "lib/log.h"
@@ -81,4 +82,31 @@ int shim_serve(const struct shim_opts *opts, int listen_fd, struct errmsg *err)
         loop = evloop_free(loop);
         remove_socket();
         return r;
+}
+
+/* fd of the listening socket the start command hands to the long-lived shim. */
+#define INHERITED_LISTEN_FD 3
+
+static int listen_fd(const struct shim_opts *o, int *ret_fd, struct errmsg *err)
+{
+        struct stat st;
+
+        if (o->socket)
+                return ttrpc_listen_unix(o->socket, ret_fd, err);
+        if (fstat(INHERITED_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return errmsg_set(err, -EBADF, "no listening socket on fd %d (and no -socket)",
+                                  INHERITED_LISTEN_FD);
+        /* inherited without O_CLOEXEC: the runtimes we run must not get it */
+        if (fcntl(INHERITED_LISTEN_FD, F_SETFD, FD_CLOEXEC) < 0)
+                return errmsg_set(err, -errno, "fd %d: %s", INHERITED_LISTEN_FD, strerror(errno));
+        *ret_fd = INHERITED_LISTEN_FD;
+        return 0;
+}
+
+int shim_serve_main(const struct shim_opts *o, struct errmsg *err)
+{
+        int fd, r;
+
+        r = listen_fd(o, &fd, err);
+        return r < 0 ? r : shim_serve(o, fd, err);
 }

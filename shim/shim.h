@@ -80,3 +80,10 @@ int shim_delete(const struct shim_opts *opts, struct errmsg *err);
  * arrives. Returns 0 or -errno with err set.
  */
 int shim_serve(const struct shim_opts *opts, int listen_fd, struct errmsg *err);
+/*
+ * The long-lived shim as "start" spawns it: serves on the listening socket inherited as
+ * fd 3 (or on -socket PATH). Returns when the shim shuts down.
+ */
+int shim_serve_main(const struct shim_opts *opts, struct errmsg *err);
+/* The serve-only daemon binary "start" spawns when it is installed next to the shim. */
+#define SHIM_DAEMON_NAME "berth-containerd-shim-daemon"

@@ -66,8 +66,29 @@ static char **daemon_argv(const struct shim_opts *o)
         return argv;
 }
 
+/*
+ * The static serve-only daemon next to our real executable (a fraction of the resident
+ * memory: no shared libc, no libcrypto), else ourselves.
+ */
+static char *daemon_path(void)
+{
+        _cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+        char *slash = self ? strrchr(self, '/') : NULL;
+        char *path;
+
+        if (!slash)
+                return xstrdup("/proc/self/exe");
+        *slash = '\0';
+        path = xasprintf("%s/" SHIM_DAEMON_NAME, self);
+        if (access(path, X_OK) == 0)
+                return path;
+        free(path);
+        return xstrdup("/proc/self/exe");
+}
+
 static int spawn_daemon(const struct shim_opts *o, int listen_fd, pid_t *ret_pid)
 {
+        _cleanup_free_ char *exe = daemon_path();
         _cleanup_strv_ char **argv = daemon_argv(o);
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -88,7 +109,7 @@ static int spawn_daemon(const struct shim_opts *o, int listen_fd, pid_t *ret_pid
         (void) posix_spawn_file_actions_adddup2(&fa, listen_fd, 3);
         (void) posix_spawnattr_setsigmask(&attr, &none);
         (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-        r = posix_spawn(ret_pid, "/proc/self/exe", &fa, &attr, argv, environ);
+        r = posix_spawn(ret_pid, exe, &fa, &attr, argv, environ);
         (void) posix_spawn_file_actions_destroy(&fa);
         (void) posix_spawnattr_destroy(&attr);
         return -r;

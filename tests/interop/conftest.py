@@ -473,15 +473,22 @@ class ShimContainerd(Containerd):
                              env=self.env)
         self.daemon.wait_ready(lambda: self.ctr("version").returncode == 0)
 
+    def shim_binaries(self):
+        """The binaries a long-lived shim may run: the serve-only daemon that `start`
+        spawns when it is installed next to the shim, or the shim itself."""
+        shim = os.path.realpath(self.shim)
+        return {shim, os.path.join(os.path.dirname(shim), "berth-containerd-shim-daemon")}
+
     def shim_pids(self):
         """Pids of our long-lived shims serving this containerd."""
         found = []
+        binaries = self.shim_binaries()
         for pid in pids_mentioning(f"-address {self.address}"):
             try:
                 exe = os.readlink(f"/proc/{pid}/exe")
             except OSError:
                 continue
-            if exe == os.path.realpath(self.shim):
+            if exe in binaries:
                 found.append(pid)
         return found
 
