@@ -6,7 +6,9 @@ against containerd-shim-runc-v2 (io.containerd.runc.v2), and conmon for resident
 
 1. Resident memory per shim: N long-running containers through each shim; the RSS of each
    shim process (conmon: N containers started with conmon + runc directly).
-2. `ctr run --rm IMAGE /bin/true` through each shim, interleaved, ms per container.
+2. `ctr run --rm IMAGE /bin/true` through each shim, interleaved, ms per container: both
+   shims with berth-runc (only the shim differs), and containerd-shim-runc-v2 with Debian's
+   runc (the stack as shipped).
 
 Prints the ratios peer / berth (above 1.00: berth is smaller or faster). Not a test."""
 import argparse
@@ -140,15 +142,21 @@ def main():
         rss = {name: measure_shims(c, rt, name, exes[name], args.n, extra)
                for name, (rt, extra) in shims.items()}
         rss["conmon"] = measure_conmon(work, args.n)
-        ms = measure_run_rm(c, args.n, shims)
+        # the stacks as shipped: containerd-shim-runc-v2 with Debian's runc
+        stacks = dict(shims)
+        stacks["containerd-shim-runc-v2 + runc"] = (
+            "io.containerd.runc.v2", ["--runc-binary", shutil.which("runc")])
+        ms = measure_run_rm(c, args.n, stacks)
         base_rss = rss["berth-containerd-shim"]
         base_ms = ms["berth-containerd-shim"]
-        print(f"{'shim':26} {'RSS KiB/shim':>12} {'RSS ratio':>10} {'run --rm ms':>12} "
+        print(f"{'shim':31} {'RSS KiB/shim':>12} {'RSS ratio':>10} {'run --rm ms':>12} "
               f"{'time ratio':>10}")
-        for name in rss:
+        for name in list(rss) + [k for k in ms if k not in rss]:
             t = ms.get(name)
             timing = f"{t:12.1f} {t / base_ms:10.2f}" if t else f"{'-':>12} {'-':>10}"
-            print(f"{name:26} {rss[name]:12.0f} {rss[name] / base_rss:10.2f} {timing}")
+            mem = (f"{rss[name]:12.0f} {rss[name] / base_rss:10.2f}" if name in rss
+                   else f"{'-':>12} {'-':>10}")
+            print(f"{name:31} {mem} {timing}")
         print("ratios are peer / berth: above 1.00 means berth is smaller or faster")
     finally:
         if c:
