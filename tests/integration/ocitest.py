@@ -547,3 +547,13 @@ def proc_status_field(text, field):
     m = re.search(rf"^{re.escape(field)}:\s*(.*)$", text, re.M)
     assert m, f"{field} not in /proc/self/status output:\n{text}"
     return m.group(1).strip()
+
+
+# --- the host's own settings ------------------------------------------------
+
+HOST_SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")
+
+
+def host_network_settings():
+    """The host's forwarding sysctls, which no test may change (dockerd would)."""
+    return {path: read_file(path) for path in HOST_SYSCTLS if os.path.exists(path)}

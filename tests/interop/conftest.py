@@ -399,25 +399,13 @@ def dockerd(runtime, image_tar):
         remove_workdir(workdir)
 
 
-HOST_SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _host_network_untouched():
     """Tests must never change the host's own network settings."""
-    def snapshot():
-        values = {}
-        for path in HOST_SYSCTLS:
-            try:
-                with open(path) as f:
-                    values[path] = f.read()
-            except OSError:
-                pass
-        return values
-
-    before = snapshot()
+    before = ocitest.host_network_settings()
     yield
-    after = snapshot()
+    after = ocitest.host_network_settings()
     assert after == before, f"the suite changed the host's network settings: {before} -> {after}"
 
 
