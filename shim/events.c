@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Publishing task events to containerd over ttrpc (see events.h). */
+/* Publishing task events to containerd over ttrpc, queued and retried (see events.h). */
 #include "shim/events.h"
+
+#include <sys/timerfd.h>
 
 #include "containerd/services/ttrpc/events/v1/events.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "lib/log.h"
 #include "lib/ttrpc.h"
 #include "lib/xalloc.h"
 
@@ -24,18 +27,55 @@ static const struct {
         {"containerd.events.TaskCheckpointed", "/tasks/checkpointed"},
 };
 
-void event_publisher_init(struct event_publisher *p, const char *address, const char *ns)
+/* One encoded ForwardRequest waiting to be sent. */
+struct queued_event {
+        uint8_t *req;
+        size_t len;
+        const char *topic; /* static (event_topics) */
+};
+
+void event_publisher_init(struct event_publisher *p, struct evloop *loop, const char *address,
+                          const char *ns)
 {
         *p = (struct event_publisher){.address = address && address[0] ? xstrdup(address) : NULL,
-                                      .namespace = xstrdup(ns)};
+                                      .namespace = xstrdup(ns),
+                                      .loop = loop,
+                                      .timer_fd = -EBADF};
 }
 
-void event_publisher_release(struct event_publisher *p)
+size_t event_publisher_pending(const struct event_publisher *p)
 {
-        p->client = ttrpc_client_free(p->client);
-        free(p->address);
-        free(p->namespace);
-        *p = (struct event_publisher){0};
+        return p->n_queued;
+}
+
+static struct queued_event *queue_head(struct event_publisher *p)
+{
+        return &p->queue[p->head];
+}
+
+static void queue_pop(struct event_publisher *p)
+{
+        struct queued_event *e = queue_head(p);
+
+        free(e->req);
+        *e = (struct queued_event){0};
+        p->head = (p->head + 1) % EVENT_QUEUE_MAX;
+        p->n_queued--;
+        p->n_attempts = 0;
+}
+
+static void queue_push(struct event_publisher *p, uint8_t *req, size_t len, const char *topic)
+{
+        if (!p->queue)
+                p->queue = xnew0(struct queued_event, EVENT_QUEUE_MAX);
+        if (p->n_queued == EVENT_QUEUE_MAX) {
+                log_warn("publish %s: %u events waiting for containerd, dropping the oldest",
+                         queue_head(p)->topic, EVENT_QUEUE_MAX);
+                queue_pop(p);
+        }
+        p->queue[(p->head + p->n_queued) % EVENT_QUEUE_MAX] =
+                (struct queued_event){.req = req, .len = len, .topic = topic};
+        p->n_queued++;
 }
 
 const char *event_topic(const ProtobufCMessageDescriptor *d)
@@ -102,12 +142,90 @@ static int forward(struct event_publisher *p, const uint8_t *req, size_t len, st
         return r;
 }
 
+/* One attempt at the head event, dialing again once if an old connection broke. */
+static int send_head(struct event_publisher *p, struct errmsg *err)
+{
+        const struct queued_event *e = queue_head(p);
+        bool had_client = p->client;
+        int r;
+
+        r = forward(p, e->req, e->len, err);
+        /* A connection from before a containerd restart fails once: dial again. */
+        if (r < 0 && had_client && !p->client)
+                r = forward(p, e->req, e->len, err);
+        return r;
+}
+
+static void on_retry(struct evloop *loop, int fd, uint32_t events, void *userdata);
+
+/* Arms the retry timer for the head event's next attempt. */
+static int arm_retry(struct event_publisher *p)
+{
+        unsigned delay_ms = EVENT_RETRY_MS << (p->n_attempts - 1);
+        struct itimerspec when = {.it_value = {.tv_sec = delay_ms / 1000,
+                                               .tv_nsec = (long) (delay_ms % 1000) * 1000000}};
+        int r;
+
+        if (p->timer_fd < 0) {
+                int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+                if (fd < 0)
+                        return -errno;
+                r = evloop_add(p->loop, fd, EPOLLIN, on_retry, p);
+                if (r < 0) {
+                        (void) close(fd);
+                        return r;
+                }
+                p->timer_fd = fd;
+        }
+        if (timerfd_settime(p->timer_fd, 0, &when, NULL) < 0)
+                return -errno;
+        p->is_waiting = true;
+        return 0;
+}
+
+/* Sends queued events in order until one fails; that one is retried later or dropped. */
+static void drain(struct event_publisher *p)
+{
+        while (p->n_queued > 0) {
+                struct errmsg err = {0};
+                int r = send_head(p, &err);
+
+                if (r >= 0) {
+                        queue_pop(p);
+                        continue;
+                }
+                p->n_attempts++;
+                if (p->n_attempts < EVENT_ATTEMPTS) {
+                        r = arm_retry(p);
+                        if (r >= 0)
+                                return;
+                        (void) errmsg_set(&err, r, "retry timer: %s", strerror(-r));
+                }
+                log_warn("publish %s: %s, dropping the event after %u attempts",
+                         queue_head(p)->topic, err.msg[0] ? err.msg : strerror(-r), p->n_attempts);
+                queue_pop(p);
+        }
+}
+
+static void on_retry(struct evloop *loop, int fd, uint32_t events, void *userdata)
+{
+        struct event_publisher *p = userdata;
+        uint64_t expirations;
+
+        (void) loop;
+        (void) events;
+        if (read(fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+                return;
+        p->is_waiting = false;
+        drain(p);
+}
+
 int event_publish(struct event_publisher *p, const ProtobufCMessage *event, struct errmsg *err)
 {
-        _cleanup_free_ uint8_t *req = NULL;
+        uint8_t *req = NULL;
         struct timespec ts;
         size_t len;
-        bool had_client = p->client;
         int r;
 
         if (!p->address)
@@ -116,11 +234,32 @@ int event_publish(struct event_publisher *p, const ProtobufCMessage *event, stru
         r = event_forward_encode(p->namespace, event, &ts, &req, &len);
         if (r < 0)
                 return errmsg_set(err, r, "event %s: not a task event", event->descriptor->name);
-        r = forward(p, req, len, err);
-        /* A connection from before a containerd restart fails once: dial again. */
-        if (r < 0 && had_client && !p->client)
-                r = forward(p, req, len, err);
-        if (r < 0)
-                return errmsg_prefix(err, r, "publish %s", event_topic(event->descriptor));
+        queue_push(p, req, len, event_topic(event->descriptor));
+        if (!p->is_waiting)
+                drain(p);
         return 0;
+}
+
+void event_publisher_release(struct event_publisher *p)
+{
+        struct errmsg err = {0};
+        int r = 0;
+
+        if (p->timer_fd >= 0) {
+                (void) evloop_remove(p->loop, p->timer_fd);
+                (void) close(p->timer_fd);
+        }
+        /* The shim is going: one last try, without waiting, for what containerd has not got. */
+        while (p->n_queued > 0 && (r = send_head(p, &err)) >= 0)
+                queue_pop(p);
+        if (p->n_queued > 0)
+                log_warn("publish %s: %s, dropping %zu events", queue_head(p)->topic,
+                         err.msg[0] ? err.msg : strerror(-r), p->n_queued);
+        while (p->n_queued > 0)
+                queue_pop(p);
+        free(p->queue);
+        p->client = ttrpc_client_free(p->client);
+        free(p->address);
+        free(p->namespace);
+        *p = (struct event_publisher){.timer_fd = -EBADF};
 }

@@ -6,8 +6,16 @@
  * {timestamp, namespace, topic, event Any}. The Any's type URL is the event's full protobuf
  * name ("containerd.events.TaskExit") and the topic follows from it ("/tasks/exit").
  *
- * Publishing blocks (EVENT_TIMEOUT_MS at most) so that events leave in the order they were
- * published, which runtime/v2/README.md requires (create, start, exit, delete).
+ * Events leave in the order they were published, which runtime/v2/README.md requires
+ * (create, start, exit, delete). A publish is sent at once when nothing waits before it;
+ * an event that failed is retried from a timerfd on the loop (EVENT_RETRY_MS, doubling, at
+ * most EVENT_ATTEMPTS attempts, as containerd-shim-runc-v2 requeues at most 5 times) while
+ * later events wait behind it in a queue of EVENT_QUEUE_MAX, which then drops its oldest.
+ * Each attempt is one blocking call of at most EVENT_TIMEOUT_MS. Dropped events are logged
+ * here as warnings (containerd learns the state through State).
+ *
+ * Without $TTRPC_ADDRESS events are dropped: containerd 1.6's v2 shims publish over ttrpc
+ * only (runtime/v2/shim/publisher.go); -publish-binary is for v1 shims.
  */
 #pragma once
 
@@ -15,23 +23,42 @@
 #include <time.h>
 
 #include "lib/errmsg.h"
+#include "lib/evloop.h"
 
 #define EVENT_TIMEOUT_MS             5000
+#define EVENT_QUEUE_MAX              1024
+#define EVENT_ATTEMPTS               5
+#define EVENT_RETRY_MS               50
 #define EVENT_SERVICE                "containerd.services.events.ttrpc.v1.Events"
 #define EVENT_METHOD                 "Forward"
 #define NAMESPACE_TTRPC_METADATA_KEY "containerd-namespace-ttrpc"
 
 struct ttrpc_client;
+struct queued_event;
 
 struct event_publisher {
         char *address; /* NULL: events are dropped (no $TTRPC_ADDRESS) */
         char *namespace;
+        struct evloop *loop;
         struct ttrpc_client *client; /* connected on first use, again after a failure */
+        int timer_fd;                /* the retry timer; -EBADF until the first retry */
+        struct queued_event *queue;  /* a ring of EVENT_QUEUE_MAX, allocated on first use */
+        size_t head;
+        size_t n_queued;
+        unsigned n_attempts; /* failed attempts of the event at the head */
+        bool is_waiting;     /* the retry timer is armed */
 };
 
-/* Copies address (may be NULL) and namespace. */
-void event_publisher_init(struct event_publisher *p, const char *address, const char *ns);
+/* Copies address (may be NULL) and namespace; loop must outlive the publisher. */
+void event_publisher_init(struct event_publisher *p, struct evloop *loop, const char *address,
+                          const char *ns);
+/*
+ * Tries once more to send what is queued (stopping at the first failure), drops and logs
+ * the rest, and frees everything. Call before the loop is freed.
+ */
 void event_publisher_release(struct event_publisher *p);
+/* Events queued and not yet delivered. */
+size_t event_publisher_pending(const struct event_publisher *p);
 
 /* The topic of a containerd.events message ("/tasks/exit"), or NULL for other messages. */
 const char *event_topic(const ProtobufCMessageDescriptor *d);
@@ -44,7 +71,8 @@ int event_forward_encode(const char *ns, const ProtobufCMessage *event, const st
                          uint8_t **ret, size_t *ret_len);
 
 /*
- * Publishes event, reconnecting once if the connection broke (containerd restarted). On
- * failure err says why; the event is lost (containerd learns the state through State).
+ * Publishes event (timestamped now): sends it, or queues it behind earlier ones or for a
+ * retry. Delivery failures are handled (and logged) here; the only error is -EINVAL, with
+ * err set, for a message that is no task event.
  */
 int event_publish(struct event_publisher *p, const ProtobufCMessage *event, struct errmsg *err);

@@ -601,8 +601,9 @@ static int task_wait_fn(struct ttrpc_request *req, const struct ttrpc_call *call
         return 0;
 }
 
-/* The init process's cgroup metrics (cgroup v1). */
-static int task_metrics(struct task *t, uint8_t **ret, size_t *ret_len, struct errmsg *err)
+/* The init process's cgroup metrics (cgroup v1, or v2 on a pure v2 system). */
+static int task_metrics(struct task *t, const char **ret_type, uint8_t **ret, size_t *ret_len,
+                        struct errmsg *err)
 {
         _cleanup_free_ char *path = NULL, *text = NULL;
         size_t len;
@@ -615,7 +616,7 @@ static int task_metrics(struct task *t, uint8_t **ret, size_t *ret_len, struct e
         if (r < 0)
                 return errmsg_set(err, r == -ENOENT ? -ENOENT : r, "stats: read %s: %s", path,
                                   strerror(-r));
-        return stats_cgroup_v1(CGROUP_ROOT, text, ret, ret_len, err);
+        return stats_cgroup(CGROUP_ROOT, text, ret_type, ret, ret_len, err);
 }
 
 static int task_stats_fn(struct ttrpc_request *req, const struct ttrpc_call *call, void *userdata,
@@ -626,6 +627,7 @@ static int task_stats_fn(struct ttrpc_request *req, const struct ttrpc_call *cal
         Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
         struct shim_service *s = userdata;
         _cleanup_free_ uint8_t *metrics = NULL;
+        const char *type = NULL;
         struct task *t = NULL;
         size_t len = 0;
         int r;
@@ -634,10 +636,10 @@ static int task_stats_fn(struct ttrpc_request *req, const struct ttrpc_call *cal
         if (r >= 0)
                 r = get_task(s, in->id, &t, err);
         if (r >= 0)
-                r = task_metrics(t, &metrics, &len, err);
+                r = task_metrics(t, &type, &metrics, &len, err);
         if (r < 0)
                 return failed(call, r, err);
-        any.type_url = (char *) STATS_V1_TYPE;
+        any.type_url = (char *) type;
         any.value.data = metrics;
         any.value.len = len;
         out.stats = &any;
@@ -788,7 +790,7 @@ void shim_service_init(struct shim_service *s, const struct shim_opts *opts, str
                        const char *ttrpc_address)
 {
         *s = (struct shim_service){.opts = opts, .loop = loop};
-        event_publisher_init(&s->events, ttrpc_address, opts->namespace);
+        event_publisher_init(&s->events, loop, ttrpc_address, opts->namespace);
         runtime_self_dirs(opts->self, s->self_dirs);
 }
 

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cgroup v1 metrics for Stats (see stats.h). */
+/* cgroup v1 and v2 metrics for Stats (see stats.h). */
 #include "shim/stats.h"
 
 #include <fcntl.h>
 
 #include "containerd/cgroups/v1/metrics.pb-c.h"
+#include "containerd/cgroups/v2/metrics.pb-c.h"
 #include "lib/fs.h"
 #include "lib/xalloc.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
 typedef Io__Containerd__Cgroups__V1__MemoryStat memory_stat_t;
+typedef Io__Containerd__Cgroups__V2__MemoryStat memory_stat_v2_t;
 
 /* memory.stat keys and where they go (containerd/cgroups memory.go). */
 static const struct {
@@ -225,8 +227,7 @@ int stats_cgroup_v1(const char *cgroup_root, const char *proc_cgroup, uint8_t **
 
         if (!pids_dir && !acct_dir && !mem_dir)
                 return errmsg_set(err, -EOPNOTSUPP,
-                                  "stats: no cgroup v1 hierarchy (cgroup v2 "
-                                  "metrics are not implemented)");
+                                  "stats: no cgroup v1 hierarchy (cgroup v2 only)");
         if (pids_dir) {
                 fill_pids(&pids, pids_dir);
                 m.pids = &pids;
@@ -250,4 +251,242 @@ int stats_cgroup_v1(const char *cgroup_root, const char *proc_cgroup, uint8_t **
         *ret_len = protobuf_c_message_pack(&m.base, *ret);
         free(usage.per_cpu);
         return 0;
+}
+
+/* memory.stat keys of cgroup v2 and where they go (containerd/cgroups v2 manager.go). */
+static const struct {
+        const char *key;
+        size_t offset;
+} memory_stat_v2_keys[] = {
+#define KEY(k)                                    \
+        {                                         \
+#k, offsetof(memory_stat_v2_t, k) \
+        }
+        KEY(anon),
+        KEY(file),
+        KEY(kernel_stack),
+        KEY(slab),
+        KEY(sock),
+        KEY(shmem),
+        KEY(file_mapped),
+        KEY(file_dirty),
+        KEY(file_writeback),
+        KEY(anon_thp),
+        KEY(inactive_anon),
+        KEY(active_anon),
+        KEY(inactive_file),
+        KEY(active_file),
+        KEY(unevictable),
+        KEY(slab_reclaimable),
+        KEY(slab_unreclaimable),
+        KEY(pgfault),
+        KEY(pgmajfault),
+        KEY(workingset_refault),
+        KEY(workingset_activate),
+        KEY(workingset_nodereclaim),
+        KEY(pgrefill),
+        KEY(pgscan),
+        KEY(pgsteal),
+        KEY(pgactivate),
+        KEY(pgdeactivate),
+        KEY(pglazyfree),
+        KEY(pglazyfreed),
+        KEY(thp_fault_alloc),
+        KEY(thp_collapse_alloc),
+#undef KEY
+};
+
+bool stats_is_cgroup_v2(const char *proc_cgroup)
+{
+        bool has_unified = false;
+
+        for (const char *line = proc_cgroup; line && *line;) {
+                size_t len = strcspn(line, "\n");
+
+                if (len > 0 && strncmp(line, "0::", 3) != 0)
+                        return false; /* a v1 controller or named hierarchy: hybrid */
+                has_unified |= len > 0;
+                line += len;
+                if (*line)
+                        line++;
+        }
+        return has_unified;
+}
+
+/* The unified cgroup's directory for a /proc/<pid>/cgroup text, or NULL. */
+static char *unified_dir(const char *root, const char *proc_cgroup)
+{
+        for (const char *line = proc_cgroup; line && *line;) {
+                size_t len = strcspn(line, "\n");
+
+                if (strncmp(line, "0::", 3) == 0 && len > 3)
+                        return xasprintf("%s%.*s", root, (int) (len - 3), line + 3);
+                line += len;
+                if (*line)
+                        line++;
+        }
+        return NULL;
+}
+
+/* A cgroup v2 file holding one number or "max" (UINT64_MAX, as containerd/cgroups v2). */
+static uint64_t read_u64_or_max(const char *dir, const char *file)
+{
+        _cleanup_free_ char *text = read_text(dir, file);
+        uint64_t v = 0;
+
+        if (!text)
+                return 0;
+        text[strcspn(text, "\n")] = '\0';
+        if (STREQ(text, "max"))
+                return UINT64_MAX;
+        (void) parse_uint64(text, &v);
+        return v;
+}
+
+static void fill_cpu_v2(Io__Containerd__Cgroups__V2__CPUStat *cpu, const char *dir)
+{
+        _cleanup_free_ char *stat = read_text(dir, "cpu.stat");
+
+        cpu->usage_usec = keyed_u64(stat, "usage_usec");
+        cpu->user_usec = keyed_u64(stat, "user_usec");
+        cpu->system_usec = keyed_u64(stat, "system_usec");
+        cpu->nr_periods = keyed_u64(stat, "nr_periods");
+        cpu->nr_throttled = keyed_u64(stat, "nr_throttled");
+        cpu->throttled_usec = keyed_u64(stat, "throttled_usec");
+}
+
+static void fill_memory_v2(memory_stat_v2_t *m, const char *dir)
+{
+        _cleanup_free_ char *stat = read_text(dir, "memory.stat");
+
+        for (size_t i = 0; i < ELEMENTSOF(memory_stat_v2_keys); i++)
+                *(uint64_t *) ((char *) m + memory_stat_v2_keys[i].offset) =
+                        keyed_u64(stat, memory_stat_v2_keys[i].key);
+        m->usage = read_u64_or_max(dir, "memory.current");
+        m->usage_limit = read_u64_or_max(dir, "memory.max");
+        m->swap_usage = read_u64_or_max(dir, "memory.swap.current");
+        m->swap_limit = read_u64_or_max(dir, "memory.swap.max");
+}
+
+/* memory.events; false when the file is missing (containerd then sends no MemoryEvents). */
+static bool fill_memory_events(Io__Containerd__Cgroups__V2__MemoryEvents *ev, const char *dir)
+{
+        _cleanup_free_ char *text = read_text(dir, "memory.events");
+
+        if (!text)
+                return false;
+        ev->low = keyed_u64(text, "low");
+        ev->high = keyed_u64(text, "high");
+        ev->max = keyed_u64(text, "max");
+        ev->oom = keyed_u64(text, "oom");
+        ev->oom_kill = keyed_u64(text, "oom_kill");
+        return true;
+}
+
+/* One io.stat line: "<major>:<minor> rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N". */
+static bool parse_io_line(const char *line, Io__Containerd__Cgroups__V2__IOEntry *e)
+{
+        unsigned long long major, minor;
+        int n = 0;
+
+        if (sscanf(line, "%llu:%llu%n", &major, &minor, &n) != 2 || (line[n] != ' ' && line[n]))
+                return false;
+        e->major = major;
+        e->minor = minor;
+        for (const char *p = line + n; *p;) {
+                unsigned long long v;
+                char key[16];
+                int used = 0;
+
+                if (sscanf(p, " %15[a-z]=%llu%n", key, &v, &used) != 2)
+                        break;
+                p += used;
+                if (STREQ(key, "rbytes"))
+                        e->rbytes = v;
+                else if (STREQ(key, "wbytes"))
+                        e->wbytes = v;
+                else if (STREQ(key, "rios"))
+                        e->rios = v;
+                else if (STREQ(key, "wios"))
+                        e->wios = v;
+        }
+        return true;
+}
+
+/* io.stat's devices: entries (one allocation, the array then the entries) in *ret. */
+static size_t read_io_stat(const char *dir, Io__Containerd__Cgroups__V2__IOEntry ***ret)
+{
+        _cleanup_free_ char *text = read_text(dir, "io.stat");
+        Io__Containerd__Cgroups__V2__IOEntry **v, *entries;
+        size_t n_lines = 1, n = 0;
+
+        *ret = NULL;
+        if (!text)
+                return 0;
+        for (const char *p = text; *p; p++)
+                n_lines += *p == '\n';
+        v = xmalloc(n_lines * (sizeof(*v) + sizeof(*entries)));
+        entries = (Io__Containerd__Cgroups__V2__IOEntry *) (v + n_lines);
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                entries[n] = (Io__Containerd__Cgroups__V2__IOEntry)
+                        IO__CONTAINERD__CGROUPS__V2__IOENTRY__INIT;
+                if (parse_io_line(line, &entries[n])) {
+                        v[n] = &entries[n];
+                        n++;
+                }
+        }
+        *ret = v;
+        return n;
+}
+
+int stats_cgroup_v2(const char *cgroup_root, const char *proc_cgroup, uint8_t **ret,
+                    size_t *ret_len, struct errmsg *err)
+{
+        Io__Containerd__Cgroups__V2__Metrics m = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
+        Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
+        Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
+        memory_stat_v2_t mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
+        Io__Containerd__Cgroups__V2__MemoryEvents events =
+                IO__CONTAINERD__CGROUPS__V2__MEMORY_EVENTS__INIT;
+        Io__Containerd__Cgroups__V2__IOStat io = IO__CONTAINERD__CGROUPS__V2__IOSTAT__INIT;
+        _cleanup_free_ char *dir = unified_dir(cgroup_root, proc_cgroup);
+        _cleanup_free_ Io__Containerd__Cgroups__V2__IOEntry **io_usage = NULL;
+
+        if (!dir)
+                return errmsg_set(err, -EOPNOTSUPP, "stats: not in a cgroup v2 hierarchy");
+        if (access(dir, F_OK) < 0)
+                return errmsg_set(err, -ENOENT, "stats: cgroup %s: %s", dir, strerror(errno));
+        pids.current = read_u64_or_max(dir, "pids.current");
+        pids.limit = read_u64_or_max(dir, "pids.max");
+        fill_cpu_v2(&cpu, dir);
+        fill_memory_v2(&mem, dir);
+        io.n_usage = read_io_stat(dir, &io_usage);
+        io.usage = io_usage;
+        m.pids = &pids;
+        m.cpu = &cpu;
+        m.memory = &mem;
+        m.io = &io;
+        if (fill_memory_events(&events, dir))
+                m.memory_events = &events;
+        *ret = xmalloc(protobuf_c_message_get_packed_size(&m.base) + 1);
+        *ret_len = protobuf_c_message_pack(&m.base, *ret);
+        return 0;
+}
+
+int stats_cgroup(const char *cgroup_root, const char *proc_cgroup, const char **ret_type,
+                 uint8_t **ret, size_t *ret_len, struct errmsg *err)
+{
+        int r;
+
+        if (stats_is_cgroup_v2(proc_cgroup)) {
+                r = stats_cgroup_v2(cgroup_root, proc_cgroup, ret, ret_len, err);
+                if (r >= 0)
+                        *ret_type = STATS_V2_TYPE;
+        } else {
+                r = stats_cgroup_v1(cgroup_root, proc_cgroup, ret, ret_len, err);
+                if (r >= 0)
+                        *ret_type = STATS_V1_TYPE;
+        }
+        return r;
 }
