@@ -4,8 +4,6 @@
  * listening socket as fd 3. Built statically where possible: one shim per container stays
  * resident, so it carries no shared libc and no libcrypto (start's address hash).
  */
-#include <signal.h>
-
 #include "lib/log.h"
 #include "shim/shim.h"
 
@@ -15,13 +13,8 @@ int main(int argc, char **argv)
         struct shim_opts o;
         int r;
 
-        (void) signal(SIGPIPE, SIG_IGN);
-        log_set_format(LOG_FORMAT_TEXT);
-        if (shim_opts_parse(argc, argv, &o, &err) < 0) {
-                log_error("%s", err.msg);
+        if (shim_main_setup(argc, argv, &o) < 0)
                 return 2;
-        }
-        log_set_level(o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
         if (o.action) {
                 log_error("%s serves only; \"%s\" is the shim's (berth-containerd-shim)",
                           SHIM_DAEMON_NAME, o.action);

@@ -3,8 +3,6 @@
  * berth-containerd-shim (installed also as containerd-shim-berth-v2): parses the command
  * line containerd gives a shim v2 and dispatches to start, delete, or the long-lived shim.
  */
-#include <signal.h>
-
 #include "config.h"
 #include "lib/log.h"
 #include "shim/shim.h"
@@ -15,13 +13,8 @@ int main(int argc, char **argv)
         struct errmsg err = {0};
         int r;
 
-        (void) signal(SIGPIPE, SIG_IGN);
-        log_set_format(LOG_FORMAT_TEXT);
-        if (shim_opts_parse(argc, argv, &o, &err) < 0) {
-                log_error("%s", err.msg);
+        if (shim_main_setup(argc, argv, &o) < 0)
                 return 2;
-        }
-        log_set_level(o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
         if (o.version) {
                 printf("%s:\n  Version:  %s\n  Revision: %s\n", argv[0], BERTH_VERSION,
                        BERTH_COMMIT);

@@ -4,6 +4,9 @@
  * containerd 1.6): single-dash long names, "=value" or a separate value, booleans without
  * one, and the action as the first argument after the flags.
  */
+#include <signal.h>
+
+#include "lib/log.h"
 #include "shim/shim.h"
 
 enum opt_kind { OPT_STRING, OPT_BOOL };
@@ -113,5 +116,21 @@ int shim_opts_parse(int argc, char **argv, struct shim_opts *ret, struct errmsg 
                 o.action = argv[i];
         }
         *ret = o;
+        return 0;
+}
+
+int shim_main_setup(int argc, char **argv, struct shim_opts *ret)
+{
+        struct errmsg err = {0};
+        int r;
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        log_set_format(LOG_FORMAT_TEXT);
+        r = shim_opts_parse(argc, argv, ret, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                return r;
+        }
+        log_set_level(ret->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
         return 0;
 }

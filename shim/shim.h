@@ -44,6 +44,11 @@ struct shim_opts {
  * unknown flag, a missing value, a bad boolean or an unknown action.
  */
 int shim_opts_parse(int argc, char **argv, struct shim_opts *ret, struct errmsg *err);
+/*
+ * What both mains do first: SIGPIPE ignored, text logs, shim_opts_parse() and the log level
+ * from -debug. Logs the error and returns -EINVAL on a bad command line.
+ */
+int shim_main_setup(int argc, char **argv, struct shim_opts *ret);
 
 /*
  * Go's filepath.Join(elems...) for n_elems elements: the non-empty ones joined with "/" and
