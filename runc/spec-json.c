@@ -226,19 +226,29 @@ int jget(json_t *obj, const char *path, const char *key, unsigned flags, json_t 
         return 1;
 }
 
-int jget_string(json_t *obj, const char *path, const char *key, unsigned flags, char **ret,
-                struct errmsg *err)
+/* The string at key, borrowed from obj; *ret_path names the field for messages. */
+static int jget_cstring(json_t *obj, const char *path, const char *key, unsigned flags,
+                        char ret_path[JPATH_MAX], const char **ret, struct errmsg *err)
 {
-        char p[JPATH_MAX];
-        const char *s;
         json_t *v;
         int r;
 
         r = jget(obj, path, key, flags, &v, err);
         if (r <= 0)
                 return r;
-        r = jval_string(v, jpath_key(p, path, key), &s, err);
-        if (r < 0)
+        r = jval_string(v, jpath_key(ret_path, path, key), ret, err);
+        return r < 0 ? r : 1;
+}
+
+int jget_string(json_t *obj, const char *path, const char *key, unsigned flags, char **ret,
+                struct errmsg *err)
+{
+        char p[JPATH_MAX];
+        const char *s;
+        int r;
+
+        r = jget_cstring(obj, path, key, flags, p, &s, err);
+        if (r <= 0)
                 return r;
         *ret = xstrdup(s);
         return 1;
@@ -249,14 +259,10 @@ int jget_abs_path(json_t *obj, const char *path, const char *key, unsigned flags
 {
         char p[JPATH_MAX];
         const char *s;
-        json_t *v;
         int r;
 
-        r = jget(obj, path, key, flags, &v, err);
+        r = jget_cstring(obj, path, key, flags, p, &s, err);
         if (r <= 0)
-                return r;
-        r = jval_string(v, jpath_key(p, path, key), &s, err);
-        if (r < 0)
                 return r;
         if (s[0] != '/')
                 return errmsg_set(err, -EINVAL, "%s: not an absolute path", p);

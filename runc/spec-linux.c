@@ -310,15 +310,24 @@ static int parse_pids(json_t *res, const char *path, struct oci_resources *rs, s
 
 /* blockIO */
 
+/* Every blockIO device entry starts with the device's numbers, both required. */
+static int parse_major_minor(json_t *obj, const char *path, int64_t *major, int64_t *minor,
+                             struct errmsg *err)
+{
+        int r = jget_int64(obj, path, "major", JSON_REQUIRED, major, err);
+
+        if (r < 0)
+                return r;
+        r = jget_int64(obj, path, "minor", JSON_REQUIRED, minor, err);
+        return r < 0 ? r : 0;
+}
+
 static int parse_weight_device(json_t *obj, const char *path, void *item, struct errmsg *err)
 {
         struct oci_weight_device *d = item;
         int r;
 
-        r = jget_int64(obj, path, "major", JSON_REQUIRED, &d->major, err);
-        if (r < 0)
-                return r;
-        r = jget_int64(obj, path, "minor", JSON_REQUIRED, &d->minor, err);
+        r = parse_major_minor(obj, path, &d->major, &d->minor, err);
         if (r < 0)
                 return r;
         r = jget_uint16(obj, path, "weight", 0, &d->weight, err);
@@ -339,10 +348,7 @@ static int parse_throttle_device(json_t *obj, const char *path, void *item, stru
         struct oci_throttle_device *d = item;
         int r;
 
-        r = jget_int64(obj, path, "major", JSON_REQUIRED, &d->major, err);
-        if (r < 0)
-                return r;
-        r = jget_int64(obj, path, "minor", JSON_REQUIRED, &d->minor, err);
+        r = parse_major_minor(obj, path, &d->major, &d->minor, err);
         if (r < 0)
                 return r;
         r = jget_uint64(obj, path, "rate", JSON_REQUIRED, &d->rate, err);
