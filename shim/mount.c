@@ -3,7 +3,9 @@
 #include "shim/mount.h"
 
 #include <sys/mount.h>
+#include <sys/wait.h>
 
+#include "lib/strv.h"
 #include "lib/xalloc.h"
 
 struct mount_flag {
@@ -78,6 +80,95 @@ int rootfs_mount_options(char *const *options, size_t n_options, unsigned long *
         return 0;
 }
 
+/* Length of the longest common prefix of the dirs that ends with a '/'. */
+static size_t common_dir_len(char *const *dirs)
+{
+        size_t len = strlen(dirs[0]);
+
+        for (char *const *d = dirs + 1; *d; d++) {
+                size_t i = 0;
+
+                while (i < len && (*d)[i] == dirs[0][i])
+                        i++;
+                len = i;
+        }
+        while (len > 0 && dirs[0][len - 1] != '/')
+                len--;
+        return len;
+}
+
+/*
+ * options with every lowerdir made relative to their common parent directory, which goes to
+ * *ret_dir. -E2BIG if there is no lowerdir to shorten.
+ */
+static int compact_lowerdirs(char *const *options, size_t n, char ***ret, char **ret_dir)
+{
+        _cleanup_strv_ char **out = NULL, **dirs = NULL;
+        _cleanup_free_ char *lower = NULL, *joined = NULL;
+        size_t prefix;
+
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(options[i], "lowerdir=", 9) == 0)
+                        lower = xstrdup(options[i] + 9);
+        if (!lower || lower[0] != '/')
+                return -E2BIG;
+        for (char *save = NULL, *d = strtok_r(lower, ":", &save); d; d = strtok_r(NULL, ":", &save))
+                (void) strv_push(&dirs, d);
+        prefix = common_dir_len(dirs);
+        if (prefix <= 1)
+                return -E2BIG;
+        joined = xstrdup("lowerdir=");
+        for (char **d = dirs; *d; d++) {
+                char *next = xasprintf("%s%s%s", joined, d == dirs ? "" : ":", *d + prefix);
+
+                free(joined);
+                joined = next;
+        }
+        for (size_t i = 0; i < n; i++)
+                strv_push(&out, strncmp(options[i], "lowerdir=", 9) == 0 ? joined : options[i]);
+        *ret_dir = xstrndup(dirs[0], prefix);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/*
+ * An overlay with more layers than one page of options holds: like containerd, mount from a
+ * child whose working directory is the layers' common parent, with relative lowerdirs.
+ */
+static int mount_overlay_compact(const char *target, const struct rootfs_mount *m,
+                                 struct errmsg *err)
+{
+        _cleanup_strv_ char **options = NULL;
+        _cleanup_free_ char *dir = NULL, *data = NULL, *abs = NULL;
+        unsigned long flags;
+        int status, r;
+        pid_t pid;
+
+        r = compact_lowerdirs(m->options, m->n_options, &options, &dir);
+        if (r >= 0)
+                r = rootfs_mount_options(options, strv_length(options), &flags, &data);
+        if (r < 0)
+                return errmsg_set(err, r, "mount overlay on %s: options longer than %d bytes",
+                                  target, ROOTFS_MOUNT_DATA_MAX);
+        abs = realpath(target, NULL); /* the child changes directory */
+        if (!abs)
+                return errmsg_set(err, -errno, "mount overlay on %s: %s", target, strerror(errno));
+        pid = fork();
+        if (pid < 0)
+                return errmsg_set(err, -errno, "fork: %s", strerror(errno));
+        if (pid == 0)
+                _exit(chdir(dir) == 0 && mount("overlay", abs, "overlay", flags, data) == 0
+                              ? 0
+                              : errno);
+        if (waitpid(pid, &status, 0) < 0)
+                return errmsg_set(err, -errno, "wait for the mount helper: %s", strerror(errno));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return errmsg_set(err, WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO,
+                                  "mount overlay on %s (layers under %s): %s", target, dir,
+                                  strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EIO));
+        return 0;
+}
+
 static int mount_one(const char *target, const struct rootfs_mount *m, struct errmsg *err)
 {
         _cleanup_free_ char *data = NULL;
@@ -86,6 +177,8 @@ static int mount_one(const char *target, const struct rootfs_mount *m, struct er
         int r;
 
         r = rootfs_mount_options(m->options, m->n_options, &flags, &data);
+        if (r == -E2BIG && STREQ(m->type, "overlay"))
+                return mount_overlay_compact(target, m, err);
         if (r < 0)
                 return errmsg_set(err, r, "mount %s on %s: options longer than %d bytes", m->type,
                                   target, ROOTFS_MOUNT_DATA_MAX);

@@ -30,6 +30,8 @@ int rootfs_mount_options(char *const *options, size_t n_options, unsigned long *
 /*
  * Mounts each of mounts on target in order (types overlay, bind and others mount(2) knows;
  * "bind"/"rbind" options or type "bind" make bind mounts, remounted read-only for "ro").
+ * An overlay whose options exceed a page (many layers) is mounted like containerd does: from
+ * a child in the layers' common parent directory, with relative lowerdirs.
  * On failure nothing stays mounted and err names the mount.
  */
 int rootfs_mount_all(const char *target, const struct rootfs_mount *mounts, size_t n_mounts,
