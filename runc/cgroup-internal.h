@@ -57,6 +57,12 @@ struct cgroup_hier *cgroup_find_hier(const struct cgroup *cg, const char *contro
 int cg_open_dir(const char *dir, int *ret_fd, struct errmsg *err);
 int cg_write(int dfd, const char *file, const char *value, struct errmsg *err);
 int cg_write_u64(int dfd, const char *file, uint64_t value, struct errmsg *err);
+/*
+ * hugepageLimits into "hugetlb.<pageSize>.<suffix>" ("limit_in_bytes" on v1, "max" on v2);
+ * a pageSize that is empty or holds '/' is an input error.
+ */
+int cg_write_hugetlb(int dfd, const struct oci_resources *res, const char *suffix,
+                     struct errmsg *err);
 int cg_write_i64(int dfd, const char *file, int64_t value, struct errmsg *err);
 /* Reads a (small) file with trailing whitespace removed; *ret is the caller's. */
 int cg_read(int dfd, const char *file, char **ret);

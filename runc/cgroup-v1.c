@@ -339,19 +339,7 @@ static bool hugetlb_wanted(const struct oci_resources *res)
 
 static int hugetlb_set(int dfd, const struct oci_resources *res, struct errmsg *err)
 {
-        for (size_t i = 0; i < res->n_hugepages; i++) {
-                const struct oci_hugepage_limit *h = &res->hugepages[i];
-                _cleanup_free_ char *file = NULL;
-                int r;
-
-                if (!h->page_size || !*h->page_size || strchr(h->page_size, '/'))
-                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid", i);
-                file = xasprintf("hugetlb.%s.limit_in_bytes", h->page_size);
-                r = cg_write_u64(dfd, file, h->limit, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return cg_write_hugetlb(dfd, res, "limit_in_bytes", err);
 }
 
 static bool net_cls_wanted(const struct oci_resources *res)

@@ -544,6 +544,24 @@ int cg_write_u64(int dfd, const char *file, uint64_t value, struct errmsg *err)
         return cg_write(dfd, file, buf, err);
 }
 
+int cg_write_hugetlb(int dfd, const struct oci_resources *res, const char *suffix,
+                     struct errmsg *err)
+{
+        for (size_t i = 0; i < res->n_hugepages; i++) {
+                const struct oci_hugepage_limit *h = &res->hugepages[i];
+                _cleanup_free_ char *file = NULL;
+                int r;
+
+                if (!h->page_size || !*h->page_size || strchr(h->page_size, '/'))
+                        return errmsg_set(err, -EINVAL, "hugepageLimits[%zu].pageSize: invalid", i);
+                file = xasprintf("hugetlb.%s.%s", h->page_size, suffix);
+                r = cg_write_u64(dfd, file, h->limit, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int cg_write_i64(int dfd, const char *file, int64_t value, struct errmsg *err)
 {
         char buf[32];

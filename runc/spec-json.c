@@ -344,8 +344,10 @@ int jget_uint16(json_t *obj, const char *path, const char *key, unsigned flags, 
         return r;
 }
 
-int jget_object(json_t *obj, const char *path, const char *key, unsigned flags, json_t **ret,
-                struct errmsg *err)
+/* The value at key, checked by check (jval_object, jval_array); borrowed from obj. */
+static int jget_checked(json_t *obj, const char *path, const char *key, unsigned flags,
+                        int (*check)(json_t *v, const char *path, struct errmsg *err), json_t **ret,
+                        struct errmsg *err)
 {
         char p[JPATH_MAX];
         json_t *v;
@@ -354,28 +356,23 @@ int jget_object(json_t *obj, const char *path, const char *key, unsigned flags, 
         r = jget(obj, path, key, flags, &v, err);
         if (r <= 0)
                 return r;
-        r = jval_object(v, jpath_key(p, path, key), err);
+        r = check(v, jpath_key(p, path, key), err);
         if (r < 0)
                 return r;
         *ret = v;
         return 1;
 }
 
+int jget_object(json_t *obj, const char *path, const char *key, unsigned flags, json_t **ret,
+                struct errmsg *err)
+{
+        return jget_checked(obj, path, key, flags, jval_object, ret, err);
+}
+
 int jget_array(json_t *obj, const char *path, const char *key, unsigned flags, json_t **ret,
                struct errmsg *err)
 {
-        char p[JPATH_MAX];
-        json_t *v;
-        int r;
-
-        r = jget(obj, path, key, flags, &v, err);
-        if (r <= 0)
-                return r;
-        r = jval_array(v, jpath_key(p, path, key), err);
-        if (r < 0)
-                return r;
-        *ret = v;
-        return 1;
+        return jget_checked(obj, path, key, flags, jval_array, ret, err);
 }
 
 int jget_strv(json_t *obj, const char *path, const char *key, unsigned flags, char ***ret,
