@@ -93,24 +93,51 @@ static void append_json_escaped(char *buf, size_t size, size_t *len, const char 
         buf[*len] = '\0';
 }
 
-static void format_time(char *buf, size_t size)
+/* Days since 1970-01-01 to a proleptic Gregorian date (the "civil from days" algorithm).
+ * By hand rather than gmtime_r + strftime: those pull glibc's tz and locale code (and scanf)
+ * into the static shim daemon, about 150 KiB resident per shim. */
+static void civil_from_days(int64_t z, int64_t *ret_y, unsigned *ret_m, unsigned *ret_d)
 {
-        struct timespec ts;
-        struct tm tm;
-        size_t n;
+        int64_t era, y;
+        unsigned doe, yoe, doy, mp;
 
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        (void) gmtime_r(&ts.tv_sec, &tm);
-        n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        (void) snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+        z += 719468;
+        era = (z >= 0 ? z : z - 146096) / 146097;
+        doe = (unsigned) (z - era * 146097);
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        y = (int64_t) yoe + era * 400;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        *ret_d = doy - (153 * mp + 2) / 5 + 1;
+        *ret_m = mp < 10 ? mp + 3 : mp - 9;
+        *ret_y = y + (*ret_m <= 2);
+}
+
+void log_format_time(const struct timespec *ts, char *buf, size_t size)
+{
+        int64_t days, secs, y;
+        unsigned mon, mday;
+
+        days = ts->tv_sec / 86400;
+        secs = ts->tv_sec % 86400;
+        if (secs < 0) {
+                secs += 86400;
+                days--;
+        }
+        civil_from_days(days, &y, &mon, &mday);
+        (void) snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02d.%09ldZ", (long long) y, mon,
+                        mday, (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60),
+                        ts->tv_nsec);
 }
 
 static size_t format_record(char *out, size_t size, enum log_level level, const char *msg)
 {
-        char when[64];
+        char when[LOG_TIME_MAX];
+        struct timespec now;
         size_t len = 0;
 
-        format_time(when, sizeof(when));
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        log_format_time(&now, when, sizeof(when));
         if (log_fmt == LOG_FORMAT_JSON) {
                 len = (size_t) snprintf(out, size, "{\"level\":\"%s\",\"msg\":\"",
                                         level_names[level]);

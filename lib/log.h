@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <time.h>
+
 #include "common.h"
 
 enum log_level {
@@ -35,6 +37,11 @@ void log_set_fd(int fd);
 /* Opens path for appending (creating it 0600); returns 0 or -errno. */
 int log_open_file(const char *path);
 bool log_enabled(enum log_level level);
+
+/* ts as RFC 3339 UTC with nanoseconds ("2026-11-28T23:28:33.000000001Z", as runc's JSON
+ * lines); needs LOG_TIME_MAX bytes. */
+#define LOG_TIME_MAX 64
+void log_format_time(const struct timespec *ts, char *buf, size_t size);
 
 /* Writes one record. Always returns r, so that errors can be logged and returned at once. */
 int log_internal(enum log_level level, int r, const char *fmt, ...) _printf_(3, 4);

@@ -59,21 +59,36 @@ static void queue_pop(struct event_publisher *p)
 
         free(e->req);
         *e = (struct queued_event){0};
-        p->head = (p->head + 1) % EVENT_QUEUE_MAX;
+        p->head = (p->head + 1) % p->n_alloc;
         p->n_queued--;
         p->n_attempts = 0;
 }
 
+/* Doubles the ring (starting at 8 slots), keeping the queued events in order from slot 0:
+ * a shim whose containerd keeps up never holds more than a few. */
+static void queue_grow(struct event_publisher *p)
+{
+        size_t n_alloc = MIN(MAX(p->n_alloc * 2, (size_t) 8), (size_t) EVENT_QUEUE_MAX);
+        struct queued_event *q = xnew0(struct queued_event, n_alloc);
+
+        for (size_t i = 0; i < p->n_queued; i++)
+                q[i] = p->queue[(p->head + i) % p->n_alloc];
+        free(p->queue);
+        p->queue = q;
+        p->n_alloc = n_alloc;
+        p->head = 0;
+}
+
 static void queue_push(struct event_publisher *p, uint8_t *req, size_t len, const char *topic)
 {
-        if (!p->queue)
-                p->queue = xnew0(struct queued_event, EVENT_QUEUE_MAX);
+        if (p->n_queued == p->n_alloc && p->n_alloc < EVENT_QUEUE_MAX)
+                queue_grow(p);
         if (p->n_queued == EVENT_QUEUE_MAX) {
                 log_warn("publish %s: %u events waiting for containerd, dropping the oldest",
                          queue_head(p)->topic, EVENT_QUEUE_MAX);
                 queue_pop(p);
         }
-        p->queue[(p->head + p->n_queued) % EVENT_QUEUE_MAX] =
+        p->queue[(p->head + p->n_queued) % p->n_alloc] =
                 (struct queued_event){.req = req, .len = len, .topic = topic};
         p->n_queued++;
 }

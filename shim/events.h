@@ -42,7 +42,8 @@ struct event_publisher {
         struct evloop *loop;
         struct ttrpc_client *client; /* connected on first use, again after a failure */
         int timer_fd;                /* the retry timer; -EBADF until the first retry */
-        struct queued_event *queue;  /* a ring of EVENT_QUEUE_MAX, allocated on first use */
+        struct queued_event *queue;  /* a ring, grown on demand up to EVENT_QUEUE_MAX */
+        size_t n_alloc;
         size_t head;
         size_t n_queued;
         unsigned n_attempts; /* failed attempts of the event at the head */

@@ -9,6 +9,7 @@
 #include "shim/service.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 
 #include "config.h"
 #include "containerd/events/task.pb-c.h"
@@ -239,7 +240,10 @@ static int task_create_fn(struct ttrpc_request *req, const struct ttrpc_call *ca
         publish_create(s, in, s->task->init->pid);
         watch_oom(s);
         out.pid = (uint32_t) s->task->init->pid;
-        return respond(req, &out.base);
+        r = respond(req, &out.base);
+        /* Creating parsed config.json and ran the runtime: hand the freed heap back */
+        (void) malloc_trim(0);
+        return r;
 }
 
 static void publish_started(struct shim_service *s, const struct process *p)

@@ -120,6 +120,23 @@ static uint64_t read_u64(const char *dir, const char *file)
         return v;
 }
 
+/* The decimal number at the start of s, and where it ended; no sscanf: it would pull glibc's
+ * whole scanf engine into the static daemon (100 KiB resident per shim). */
+static bool leading_u64(const char *s, uint64_t *ret, const char **ret_end)
+{
+        char *end;
+
+        if (*s < '0' || *s > '9')
+                return false;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        if (errno)
+                return false;
+        if (ret_end)
+                *ret_end = end;
+        return true;
+}
+
 /* The value of key in a "key value" per line file, or 0. */
 static uint64_t keyed_u64(const char *text, const char *key)
 {
@@ -127,9 +144,9 @@ static uint64_t keyed_u64(const char *text, const char *key)
         const char *p = text;
 
         while (p && *p) {
-                unsigned long long v;
+                uint64_t v;
 
-                if (strncmp(p, key, n) == 0 && p[n] == ' ' && sscanf(p + n + 1, "%llu", &v) == 1)
+                if (strncmp(p, key, n) == 0 && p[n] == ' ' && leading_u64(p + n + 1, &v, NULL))
                         return v;
                 p = strchr(p, '\n');
                 if (p)
@@ -386,28 +403,27 @@ static bool fill_memory_events(Io__Containerd__Cgroups__V2__MemoryEvents *ev, co
 /* One io.stat line: "<major>:<minor> rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N". */
 static bool parse_io_line(const char *line, Io__Containerd__Cgroups__V2__IOEntry *e)
 {
-        unsigned long long major, minor;
-        int n = 0;
+        const char *p = line;
+        uint64_t major, minor;
 
-        if (sscanf(line, "%llu:%llu%n", &major, &minor, &n) != 2 || (line[n] != ' ' && line[n]))
+        if (!leading_u64(p, &major, &p) || *p != ':' || !leading_u64(p + 1, &minor, &p) ||
+            (*p != ' ' && *p))
                 return false;
         e->major = major;
         e->minor = minor;
-        for (const char *p = line + n; *p;) {
-                unsigned long long v;
-                char key[16];
-                int used = 0;
+        while (*p == ' ') {
+                const char *key = ++p, *eq = strchr(key, '=');
+                uint64_t v;
 
-                if (sscanf(p, " %15[a-z]=%llu%n", key, &v, &used) != 2)
+                if (!eq || !leading_u64(eq + 1, &v, &p))
                         break;
-                p += used;
-                if (STREQ(key, "rbytes"))
+                if (strncmp(key, "rbytes=", 7) == 0)
                         e->rbytes = v;
-                else if (STREQ(key, "wbytes"))
+                else if (strncmp(key, "wbytes=", 7) == 0)
                         e->wbytes = v;
-                else if (STREQ(key, "rios"))
+                else if (strncmp(key, "rios=", 5) == 0)
                         e->rios = v;
-                else if (STREQ(key, "wios"))
+                else if (strncmp(key, "wios=", 5) == 0)
                         e->wios = v;
         }
         return true;
