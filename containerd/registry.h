@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The registry client: the OCI distribution spec v1.0.1 (and Docker's registry v2 API as
+ * distribution v2.8.2 serves it) over libcurl. Pulls manifests and blobs (blobs concurrently,
+ * through curl's multi interface, resuming broken transfers with Range), pushes blobs
+ * (monolithic or chunked, cross-repository mounts) and manifests, and authenticates as
+ * docker does: Basic, or Bearer tokens from the realm of a WWW-Authenticate challenge
+ * (distribution's docs/spec/auth/token.md), with credentials from a Docker config.json.
+ *
+ * Hosts: https with the system's CAs, except localhost, 127.0.0.0/8, ::1 and the configured
+ * insecure hosts, reached over plain http. docker.io's API host is registry-1.docker.io.
+ * Pulls try a registry's configured mirrors in order, then the registry itself; pushes go to
+ * the registry only. libcurl's proxy variables (https_proxy, no_proxy ...) apply.
+ *
+ * Errors (err names the method, the URL and the step, e.g. "GET http://127.0.0.1:5000/v2/a/
+ * manifests/latest: 404 Not Found: MANIFEST_UNKNOWN: manifest unknown"):
+ *   -EACCES        401/403, after authenticating (bad or missing credentials)
+ *   -ENOENT        404
+ *   -EBADMSG       a manifest that is not JSON or whose digest is not the one asked for
+ *   -EFBIG         a response past its cap (manifests MANIFEST_MAX_BYTES, token responses
+ *                  and error bodies REGISTRY_SMALL_BODY_MAX), or a blob past its size
+ *   -EIO           429/5xx after the retries of idempotent requests, other statuses
+ *   -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET (a transfer that broke), -EPROTO (TLS) ...
+ * Nothing here logs above debug. A client is used by one thread at a time.
+ */
+#pragma once
+
+#include "lib/digest.h"
+#include "lib/errmsg.h"
+#include "lib/reference.h"
+
+/* Token responses and error bodies are read up to this many bytes. */
+#define REGISTRY_SMALL_BODY_MAX (64u << 10)
+/* A Docker config.json is read up to this many bytes. */
+#define REGISTRY_DOCKER_CONFIG_MAX (1u << 20)
+
+struct registry_mirror {
+        const char *host;     /* the registry mirrored: "docker.io", "127.0.0.1:5000" */
+        const char *endpoint; /* "http://127.0.0.1:5001" or "https://mirror.example" */
+};
+
+struct registry_opts {
+        /* config.json path; NULL: $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+         * A missing file means anonymous access; a malformed one fails registry_client_new. */
+        const char *docker_config;
+        /* strv of "host[:port]" reached over plain http; an entry without a port matches
+         * every port (localhost, 127.0.0.0/8 and ::1 always are) */
+        char *const *insecure_hosts;
+        const struct registry_mirror *mirrors;
+        size_t n_mirrors;
+        const char *user_agent; /* NULL: "berth/<version>" */
+        unsigned max_parallel;  /* concurrent blob downloads, 0: 3 */
+        unsigned max_retries;   /* per blob on a broken transfer, 0: 5 */
+        /* blobs larger than this are pushed in PATCH chunks of this size, smaller ones with
+         * one PUT; 0: 64 MiB */
+        uint64_t push_chunk_size;
+};
+
+struct registry_client;
+
+/*
+ * A client (the caller's) with copies of everything in o (o may be NULL: all defaults). Reads
+ * the Docker config.json now: -EINVAL (err: "PATH: line:column: why") when it is malformed.
+ */
+int registry_client_new(const struct registry_opts *o, struct registry_client **ret,
+                        struct errmsg *err);
+/* Frees c, its connections and cached tokens; accepts NULL and returns NULL. */
+struct registry_client *registry_client_free(struct registry_client *c);
+DEFINE_CLEANUP_FUNC(struct registry_client, registry_client_free)
+
+struct registry_manifest {
+        char *media_type;            /* Content-Type, or the body's mediaType (see below) */
+        char digest[DIGEST_STR_MAX]; /* sha256 of the body (HEAD: Docker-Content-Digest) */
+        char *body;                  /* NUL-terminated; NULL after a HEAD */
+        size_t len;                  /* bytes of body (after a HEAD: Content-Length) */
+};
+/* Frees m's strings and zeroes it; m may be all-zero. */
+void registry_manifest_release(struct registry_manifest *m);
+
+/*
+ * GETs ref's manifest by reference ("latest" or "sha256:..."; NULL: image_ref_object(ref))
+ * with Accept: OCI manifest + index, Docker manifest v2 + list. The digest is computed from
+ * the body and, when asked by digest, must equal it (-EBADMSG "digest mismatch" otherwise);
+ * Docker-Content-Digest, when present, must agree too. The body must be a JSON object of at
+ * most MANIFEST_MAX_BYTES (-EBADMSG, -EFBIG). media_type is the Content-Type (parameters
+ * dropped) when it is one of the four accepted types, else the body's "mediaType", else the
+ * Content-Type; an accepted Content-Type that contradicts the body's mediaType is -EBADMSG.
+ * ret (the caller's: registry_manifest_release()) is untouched on failure.
+ */
+int registry_get_manifest(struct registry_client *c, const struct image_ref *ref,
+                          const char *reference, struct registry_manifest *ret, struct errmsg *err);
+/*
+ * HEADs the manifest (containerd's resolve): media_type from Content-Type, digest from
+ * Docker-Content-Digest, len from Content-Length, body NULL. When the registry sends no
+ * digest or length, falls back to registry_get_manifest() (then body is set). -ENOENT when
+ * there is no such manifest.
+ */
+int registry_head_manifest(struct registry_client *c, const struct image_ref *ref,
+                           const char *reference, struct registry_manifest *ret,
+                           struct errmsg *err);
+
+/*
+ * A blob download. sink gets the bytes in order from offset on; it returns 0 or -errno (which
+ * aborts that download). On a broken transfer the download is resumed with "Range: bytes=N-"
+ * from the bytes already delivered (if the server ignores Range and answers 200, the first N
+ * bytes are skipped). The client never verifies blob digests: the caller's sink does (content
+ * store).
+ */
+typedef int (*registry_sink_fn)(void *userdata, const void *buf, size_t len);
+/* done: offset plus the bytes delivered so far; total: the descriptor's size (0: unknown). */
+typedef void (*registry_progress_fn)(void *userdata, size_t index, uint64_t done, uint64_t total);
+
+struct registry_blob_fetch {
+        const char *digest;
+        uint64_t size;   /* size from the descriptor; 0: unknown (a clean end completes) */
+        uint64_t offset; /* bytes the caller already has; offset == size > 0: nothing to do */
+        registry_sink_fn sink;
+        void *userdata;
+        /* out */
+        int result;        /* 0 or -errno; -ECANCELED when stopped by another's failure */
+        struct errmsg err; /* set when result < 0 */
+        uint64_t done;     /* offset plus the bytes delivered */
+};
+
+/*
+ * Runs the fetches concurrently (opts.max_parallel at a time) in the calling thread (curl
+ * multi). Each tries the mirrors, then the registry; a broken transfer is resumed up to
+ * opts.max_retries times, 429/5xx are retried with backoff within the same budget. The first
+ * failure stops the others (their result: -ECANCELED). Returns 0 when all succeeded, else the
+ * failure's code with err = that fetch's message; each v[i].result/err/done tells.
+ * progress (may be NULL) is called after every chunk delivered.
+ */
+int registry_fetch_blobs(struct registry_client *c, const struct image_ref *ref,
+                         struct registry_blob_fetch *v, size_t n, registry_progress_fn progress,
+                         void *progress_userdata, struct errmsg *err);
+
+/* HEAD /v2/<name>/blobs/<digest>: *ret_exists is true on 200, false on 404. */
+int registry_blob_exists(struct registry_client *c, const struct image_ref *ref, const char *digest,
+                         bool *ret_exists, struct errmsg *err);
+/*
+ * Uploads size bytes of fd, read with pread() from its current offset (the offset is left
+ * there), as digest. With mount_from ("library/other", same registry) tries a cross-repository
+ * mount first (201: done, 202: fall back to the upload it started, 401/403: a plain upload).
+ * Up to opts.push_chunk_size a single PUT ?digest= sends the bytes, else PATCH chunks then an
+ * empty PUT ?digest=. A short read of fd is -EIO. The registry checks the digest (400
+ * DIGEST_INVALID: -EINVAL).
+ */
+int registry_push_blob(struct registry_client *c, const struct image_ref *ref, const char *digest,
+                       uint64_t size, int fd, const char *mount_from, struct errmsg *err);
+/*
+ * PUT /v2/<name>/manifests/<reference> (a tag or the digest; NULL: image_ref_object(ref))
+ * with Content-Type media_type. When the registry answers a Docker-Content-Digest, it must be
+ * the body's (-EBADMSG).
+ */
+int registry_push_manifest(struct registry_client *c, const struct image_ref *ref,
+                           const char *reference, const char *media_type, const void *body,
+                           size_t len, struct errmsg *err);
+
+/*
+ * Auth challenges (RFC 7235 section 4.1, as registries send them): parses the first challenge
+ * of a WWW-Authenticate value into its scheme (lowercased: "bearer", "basic") and the params
+ * the token flow uses (names case-insensitive, values a token or a quoted-string with
+ * backslash escapes; other params are skipped; a later challenge is ignored). Strings are the
+ * caller's (auth_challenge_release()); ret is untouched on failure. -EINVAL for bad syntax
+ * (err: "WWW-Authenticate: why at offset N"), -E2BIG past 8 KiB.
+ */
+struct auth_challenge {
+        char *scheme;
+        char *realm;
+        char *service;
+        char *scope;
+        char *error;
+};
+int auth_challenge_parse(const char *header, struct auth_challenge *ret, struct errmsg *err);
+void auth_challenge_release(struct auth_challenge *c);
+
+/*
+ * Credentials of a Docker config.json: "auths": {"<key>": {"auth": base64("user:pass")}} (or
+ * "username" + "password"). Keys may carry a scheme and a path ("https://host/v1/"); docker.io,
+ * index.docker.io and registry-1.docker.io all find docker's key "https://index.docker.io/v1/".
+ * credsStore/credHelpers and identity tokens are not supported (such hosts stay anonymous).
+ */
+struct registry_credentials;
+/* Parses text (len bytes); errors name the key: -EINVAL "auths.\"KEY\".auth: not base64". */
+int registry_credentials_parse(const char *text, size_t len, struct registry_credentials **ret,
+                               struct errmsg *err);
+/* Reads path (NULL: the default above); a missing file gives an empty set. */
+int registry_credentials_load(const char *path, struct registry_credentials **ret,
+                              struct errmsg *err);
+struct registry_credentials *registry_credentials_free(struct registry_credentials *c);
+DEFINE_CLEANUP_FUNC(struct registry_credentials, registry_credentials_free)
+/*
+ * Looks host ("127.0.0.1:5000", "registry-1.docker.io") up: an exact key first, then keys
+ * reduced to their host. Returns 1 with user and password (borrowed from c), 0 when there are
+ * none (ret_* untouched).
+ */
+int registry_credentials_lookup(const struct registry_credentials *c, const char *host,
+                                const char **ret_user, const char **ret_password);
+/* The path the credentials came from (borrowed; NULL when parsed from text). */
+const char *registry_credentials_path(const struct registry_credentials *c);
+
+/*
+ * Internal: shared by registry-*.c and exposed for the unit tests. Not for other callers.
+ */
+
+/* docker.io's API host for domain, else domain itself (borrowed). */
+const char *registry_api_host(const char *domain);
+/* Whether host ("host[:port]") is reached over plain http. */
+bool registry_host_is_insecure(const char *host, char *const *insecure_hosts);
+/* "http[s]://<api host>" for domain (the caller's). */
+char *registry_base_url(const char *domain, char *const *insecure_hosts);
+/*
+ * base + "/v2/" + name + "/" + kind + "/" + object (the caller's); object may be NULL
+ * ("blobs/uploads/" is kind "blobs", object "uploads/"); with ns, "?ns=" + ns (mirrors).
+ */
+char *registry_url(const char *base, const char *name, const char *kind, const char *object,
+                   const char *ns);
+/*
+ * An upload Location (absolute, or a path resolved against base) with "key=value" appended
+ * to its query (value escaped); NULL key: the location resolved only. The caller's.
+ */
+char *registry_location_url(const char *base, const char *location, const char *key,
+                            const char *value);
+/* The authority ("host:port") of an http(s) URL (the caller's); NULL when it has none. */
+char *registry_url_authority(const char *url);
+/* "repository:<name>:<actions>" (the caller's). */
+char *registry_scope(const char *name, const char *actions);
+
+/* One HTTP exchange. */
+struct registry_request {
+        const char *method; /* GET HEAD POST PUT PATCH */
+        const char *url;
+        const char *scope; /* the token scope(s) needed, space-separated; NULL: none */
+        /* a fixed Authorization value (token requests): the auth state is not consulted and
+         * a 401 is returned as it is */
+        const char *authorization;
+        const char *accept;
+        const char *content_type;
+        const char *content_range; /* PATCH chunks: "start-end" */
+        uint64_t range_from;       /* GET: "Range: bytes=N-" when > 0 */
+        const void *body;          /* request body in memory, body_size bytes */
+        int body_fd;               /* else from this fd at body_offset (pread), or -EBADF */
+        uint64_t body_offset;
+        uint64_t body_size;
+        size_t max_body; /* cap of a 2xx response body kept in memory */
+        bool idempotent; /* 429/5xx and broken connections are retried */
+};
+
+#define REGISTRY_MAX_CHALLENGES 4
+
+struct registry_response {
+        long status;
+        char *content_type;
+        char *docker_digest;
+        char *location;
+        char *range;
+        char *content_range;
+        int64_t content_length; /* -1: none */
+        char *challenges[REGISTRY_MAX_CHALLENGES];
+        size_t n_challenges;
+        char *body; /* NUL-terminated; error bodies are cut at REGISTRY_SMALL_BODY_MAX */
+        size_t len;
+};
+void registry_response_release(struct registry_response *r);
+
+/*
+ * One exchange with authorization (a header value or NULL), no retries. Any HTTP status is
+ * a success (ret->status tells); transport failures are -errno.
+ */
+int registry_request_perform(struct registry_client *c, const struct registry_request *q,
+                             const char *authorization, struct registry_response *ret,
+                             struct errmsg *err);
+/*
+ * The same with authentication (401: the challenge is answered, then the request repeated)
+ * and, for idempotent requests, retries with backoff on 429/5xx and broken connections.
+ */
+int registry_request_do(struct registry_client *c, const struct registry_request *q,
+                        struct registry_response *ret, struct errmsg *err);
+/* The error for r's status: "METHOD URL: 404 Not Found: CODE: message". Returns -errno. */
+int registry_status_error(const struct registry_request *q, const struct registry_response *r,
+                          struct errmsg *err);
+/* Maps an HTTP status to -errno (0 for 2xx). */
+int registry_status_to_errno(long status);
+
+/* The client's pieces, for the other files. */
+char *const *registry_client_insecure_hosts(const struct registry_client *c);
+uint64_t registry_client_chunk_size(const struct registry_client *c);
+
+/*
+ * Authentication state per host ("host:port" of the URL): the scheme learnt from its last
+ * challenge, the credentials, bearer tokens cached per scope until they expire.
+ */
+struct registry_auth;
+struct registry_auth *registry_auth_new(struct registry_credentials *creds /* taken */);
+struct registry_auth *registry_auth_free(struct registry_auth *a);
+DEFINE_CLEANUP_FUNC(struct registry_auth, registry_auth_free)
+struct registry_auth *registry_client_auth(struct registry_client *c);
+/*
+ * The Authorization value for a request to host needing scope (borrowed until the next call
+ * into a; NULL: none yet), fetching a bearer token first when host is known to want one.
+ */
+int registry_auth_authorize(struct registry_client *c, const char *host, const char *scope,
+                            const char **ret_value, struct errmsg *err);
+/*
+ * Learns from a 401 response to q sent with used (the Authorization value sent, or NULL).
+ * Returns 0 when the request is worth repeating, else -EACCES with err set.
+ */
+int registry_auth_challenged(struct registry_client *c, const struct registry_request *q,
+                             const struct registry_response *resp, const char *used,
+                             struct errmsg *err);
