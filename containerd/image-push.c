@@ -4,10 +4,9 @@
  * mounted from a sibling repository when a distribution-source label says where they came
  * from), then each manifest by digest, then the top manifest or index under its tag.
  */
-#include "containerd/image.h"
-
 #include <fcntl.h>
 
+#include "containerd/image.h"
 #include "containerd/registry.h"
 #include "lib/reference.h"
 #include "lib/strv.h"
@@ -24,8 +23,10 @@ struct push {
 
 static void report(struct push *p, const struct oci_descriptor *d, enum pull_state state)
 {
-        struct pull_progress pr = {.digest = d->digest, .media_type = d->media_type,
-                                   .state = state, .done = (uint64_t) d->size,
+        struct pull_progress pr = {.digest = d->digest,
+                                   .media_type = d->media_type,
+                                   .state = state,
+                                   .done = (uint64_t) d->size,
                                    .total = (uint64_t) d->size};
 
         if (p->o->progress)
@@ -81,8 +82,7 @@ static int push_body(struct push *p, const char *digest, const char *media_type,
         int r = image_read_blob(p->st, digest, MANIFEST_MAX_BYTES, &body, &len, err);
 
         return r < 0 ? r
-                     : registry_push_manifest(p->c, p->ref, reference, media_type, body, len,
-                                              err);
+                     : registry_push_manifest(p->c, p->ref, reference, media_type, body, len, err);
 }
 
 static int push_manifest(struct push *p, const char *digest, const char *media_type,
