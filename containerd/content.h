@@ -30,8 +30,8 @@ struct content_info {
 
 struct content_status {
         char *ref;
-        uint64_t offset;              /* bytes in the ingest so far */
-        uint64_t total;               /* 0 when unknown */
+        uint64_t offset; /* bytes in the ingest so far */
+        uint64_t total;  /* 0 when unknown */
         struct timespec started_at;
         struct timespec updated_at;
 };
@@ -83,8 +83,7 @@ uint64_t content_writer_offset(const struct content_writer *w);
 /* Discards the bytes after offset (e.g. to restart from 0); offset <= the current offset. */
 int content_writer_truncate(struct content_writer *w, uint64_t offset, struct errmsg *err);
 /* Appends; -EFBIG past total. */
-int content_writer_write(struct content_writer *w, const void *buf, size_t len,
-                         struct errmsg *err);
+int content_writer_write(struct content_writer *w, const void *buf, size_t len, struct errmsg *err);
 /*
  * Verifies size (0: total if known, else any) and expected digest (NULL: the one given to
  * open, if any), syncs and moves the data into place, removes the ingest and frees w (in

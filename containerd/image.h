@@ -14,20 +14,20 @@
 #include "containerd/store.h"
 #include "lib/image-spec.h"
 
-#define LABEL_GC_ROOT "containerd.io/gc.root"
-#define LABEL_GC_EXPIRE "containerd.io/gc.expire"
-#define LABEL_GC_REF_CONTENT "containerd.io/gc.ref.content"
+#define LABEL_GC_ROOT         "containerd.io/gc.root"
+#define LABEL_GC_EXPIRE       "containerd.io/gc.expire"
+#define LABEL_GC_REF_CONTENT  "containerd.io/gc.ref.content"
 #define LABEL_GC_REF_SNAPSHOT "containerd.io/gc.ref.snapshot."
-#define LABEL_UNCOMPRESSED "containerd.io/uncompressed"
-#define CONFIG_MAX_BYTES (8u << 20)
+#define LABEL_UNCOMPRESSED    "containerd.io/uncompressed"
+#define CONFIG_MAX_BYTES      (8u << 20)
 
 /* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))
  * (image-spec config.md). parent NULL for the bottom layer. */
 void image_chain_id(const char *parent, const char *diff_id, char ret[DIGEST_STR_MAX]);
 
 /* Reads a whole blob (at most max bytes: -EFBIG past it) into a NUL-terminated buffer. */
-int image_read_blob(struct store *st, const char *digest, size_t max, char **ret,
-                    size_t *ret_len, struct errmsg *err);
+int image_read_blob(struct store *st, const char *digest, size_t max, char **ret, size_t *ret_len,
+                    struct errmsg *err);
 
 struct image_resolved {
         char manifest_digest[DIGEST_STR_MAX];
@@ -74,7 +74,7 @@ enum pull_state {
 const char *pull_state_to_string(enum pull_state s);
 
 struct pull_progress {
-        const char *digest;     /* the blob */
+        const char *digest; /* the blob */
         const char *media_type;
         enum pull_state state;
         uint64_t done;

@@ -50,8 +50,8 @@ int labels_replace(sqlite3 *db, const char *table, const char *ns, const char *o
 /* Sets the given keys; an empty value removes its key. */
 int labels_update(sqlite3 *db, const char *table, const char *ns, const char *owner,
                   char *const *labels, struct errmsg *err);
-int labels_read(sqlite3 *db, const char *table, const char *ns, const char *owner,
-                char ***ret, struct errmsg *err);
+int labels_read(sqlite3 *db, const char *table, const char *ns, const char *owner, char ***ret,
+                struct errmsg *err);
 
 /* Creates ns unless present (inside the caller's transaction). */
 int namespace_ensure_locked(sqlite3 *db, const char *ns, struct errmsg *err);

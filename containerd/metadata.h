@@ -21,10 +21,10 @@
 #include "lib/errmsg.h"
 
 #define METADATA_SCHEMA_VERSION 1
-#define LABELS_MAX 256
-#define LABEL_MAX_BYTES 4096 /* key + value */
-#define NAME_MAX_BYTES 255   /* namespaces, leases */
-#define ID_MAX_BYTES 1024    /* images, containers, snapshot keys */
+#define LABELS_MAX              256
+#define LABEL_MAX_BYTES         4096 /* key + value */
+#define NAME_MAX_BYTES          255  /* namespaces, leases */
+#define ID_MAX_BYTES            1024 /* images, containers, snapshot keys */
 
 struct metadata;
 
@@ -48,8 +48,7 @@ int namespace_create(struct metadata *md, const char *name, char *const *labels,
                      struct errmsg *err);
 /* Creates it unless present. */
 int namespace_ensure(struct metadata *md, const char *name, struct errmsg *err);
-int namespace_labels(struct metadata *md, const char *name, char ***ret_labels,
-                     struct errmsg *err);
+int namespace_labels(struct metadata *md, const char *name, char ***ret_labels, struct errmsg *err);
 /* Replaces the labels (set = NULL clears). */
 int namespace_set_labels(struct metadata *md, const char *name, char *const *labels,
                          struct errmsg *err);
@@ -100,8 +99,7 @@ int content_record_list(struct metadata *md, const char *ns, struct content_reco
 int content_record_delete(struct metadata *md, const char *ns, const char *digest,
                           struct errmsg *err);
 /* Whether any namespace records digest (so that its blob must stay). */
-int content_is_referenced(struct metadata *md, const char *digest, bool *ret,
-                          struct errmsg *err);
+int content_is_referenced(struct metadata *md, const char *digest, bool *ret, struct errmsg *err);
 
 /* Leases keep what they reference from garbage collection until deleted or expired. */
 struct lease_record {
@@ -118,8 +116,8 @@ int lease_list(struct metadata *md, const char *ns, struct lease_record **ret, s
 /* type: "content", "ingests" or "snapshots/<snapshotter>" (containerd's resource types). */
 int lease_add_resource(struct metadata *md, const char *ns, const char *lease, const char *type,
                        const char *id, struct errmsg *err);
-int lease_delete_resource(struct metadata *md, const char *ns, const char *lease,
-                          const char *type, const char *id, struct errmsg *err);
+int lease_delete_resource(struct metadata *md, const char *ns, const char *lease, const char *type,
+                          const char *id, struct errmsg *err);
 /* ret: strv of alternating type, id */
 int lease_list_resources(struct metadata *md, const char *ns, const char *lease, char ***ret,
                          struct errmsg *err);

@@ -9,7 +9,7 @@ struct snapshotter {
         struct metadata *md; /* borrowed */
         enum snapshotter_type type;
         char *root;
-        int snapshots_fd; /* <root>/snapshots */
+        int snapshots_fd;   /* <root>/snapshots */
         bool has_index_off; /* the overlay module knows "index=off" */
 };
 

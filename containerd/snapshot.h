@@ -46,7 +46,7 @@ struct mount_spec {
 void mount_specs_free(struct mount_spec *v, size_t n);
 
 struct snapshot_info {
-        char *key; /* the name, for committed snapshots */
+        char *key;    /* the name, for committed snapshots */
         char *parent; /* NULL at the bottom of a chain */
         enum snapshot_kind kind;
         char **labels;
@@ -72,23 +72,22 @@ int snapshot_prepare(struct snapshotter *s, const char *ns, const char *key, con
                      struct errmsg *err);
 /* A read-only view of parent. */
 int snapshot_view(struct snapshotter *s, const char *ns, const char *key, const char *parent,
-                  char *const *labels, struct mount_spec **ret, size_t *ret_n,
-                  struct errmsg *err);
+                  char *const *labels, struct mount_spec **ret, size_t *ret_n, struct errmsg *err);
 /* The mounts of an active snapshot or a view. */
-int snapshot_mounts(struct snapshotter *s, const char *ns, const char *key,
-                    struct mount_spec **ret, size_t *ret_n, struct errmsg *err);
+int snapshot_mounts(struct snapshotter *s, const char *ns, const char *key, struct mount_spec **ret,
+                    size_t *ret_n, struct errmsg *err);
 /* Commits the active snapshot key as name (key is gone afterwards). */
 int snapshot_commit(struct snapshotter *s, const char *ns, const char *name, const char *key,
                     char *const *labels, struct errmsg *err);
 /* Removes a snapshot of any kind without children. */
 int snapshot_remove(struct snapshotter *s, const char *ns, const char *key, struct errmsg *err);
-int snapshot_stat(struct snapshotter *s, const char *ns, const char *key,
-                  struct snapshot_info *ret, struct errmsg *err);
+int snapshot_stat(struct snapshotter *s, const char *ns, const char *key, struct snapshot_info *ret,
+                  struct errmsg *err);
 /* Sets labels as content_record_update_labels does (an empty value removes a key). */
 int snapshot_update_labels(struct snapshotter *s, const char *ns, const char *key,
                            char *const *labels, bool replace_all, struct errmsg *err);
-int snapshot_list(struct snapshotter *s, const char *ns, struct snapshot_info **ret,
-                  size_t *ret_n, struct errmsg *err);
+int snapshot_list(struct snapshotter *s, const char *ns, struct snapshot_info **ret, size_t *ret_n,
+                  struct errmsg *err);
 /* Disk usage of the snapshot's own directory (bytes and inodes, hard links counted once). */
 int snapshot_usage(struct snapshotter *s, const char *ns, const char *key, int64_t *ret_size,
                    int64_t *ret_inodes, struct errmsg *err);
@@ -99,11 +98,10 @@ int snapshot_usage(struct snapshotter *s, const char *ns, const char *key, int64
  * overlay whiteouts; then snapshot_commit_onto() commits it on top of parent, which must be
  * committed by then. Layers of one image thus unpack at the same time and commit in order.
  */
-int snapshot_prepare_unpack(struct snapshotter *s, const char *ns, const char *key,
-                            int *ret_dir_fd, struct errmsg *err);
-int snapshot_commit_onto(struct snapshotter *s, const char *ns, const char *name,
-                         const char *key, const char *parent, char *const *labels,
-                         struct errmsg *err);
+int snapshot_prepare_unpack(struct snapshotter *s, const char *ns, const char *key, int *ret_dir_fd,
+                            struct errmsg *err);
+int snapshot_commit_onto(struct snapshotter *s, const char *ns, const char *name, const char *key,
+                         const char *parent, char *const *labels, struct errmsg *err);
 /* The directory holding an active snapshot's own files (overlay upper, native tree), as an
  * fd (the caller's): for applying a layer into a snapshot without mounting it. */
 int snapshot_open_dir(struct snapshotter *s, const char *ns, const char *key, int *ret_dir_fd,

@@ -205,10 +205,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_digest_or_size_commits_nothing, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_write_past_total_is_refused, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_one_writer_per_ref_and_abort, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_write_past_total_is_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_one_writer_per_ref_and_abort, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_existing_blob_needs_no_writer, setup,
                                                 teardown),
         };

@@ -27,18 +27,16 @@ static void blob(struct fixture *f, const char *data, char ret[DIGEST_STR_MAX], 
 {
         assert_int_equal(content_store_put(f->cs, data, strlen(data), ret, NULL), 0);
         if (is_recorded)
-                assert_int_equal(content_record_add(f->md, "default", ret, (int64_t) strlen(data),
-                                                    NULL),
-                                 0);
+                assert_int_equal(
+                        content_record_add(f->md, "default", ret, (int64_t) strlen(data), NULL), 0);
 }
 
 static void label(struct fixture *f, const char *digest, const char *key, const char *value)
 {
         char *labels[] = {(char *) key, (char *) value, NULL};
 
-        assert_int_equal(content_record_update_labels(f->md, "default", digest, labels, false,
-                                                      NULL),
-                         0);
+        assert_int_equal(
+                content_record_update_labels(f->md, "default", digest, labels, false, NULL), 0);
 }
 
 static void committed(struct fixture *f, const char *name, const char *parent)
@@ -93,9 +91,8 @@ static int setup(void **state)
                                           NULL, NULL),
                          0);
         committed(f, "leased-snap", NULL);
-        assert_int_equal(snapshot_prepare(f->sn, "default", "c1-rw", "chain2", NULL, NULL, NULL,
-                                          NULL),
-                         0);
+        assert_int_equal(
+                snapshot_prepare(f->sn, "default", "c1-rw", "chain2", NULL, NULL, NULL, NULL), 0);
         sql(f, "INSERT INTO containers (namespace, id, snapshotter, snapshot_key, created_at,"
                " updated_at) VALUES ('default', 'c1', 'overlayfs', 'c1-rw', 0, 0)");
         assert_int_equal(lease_create(f->md, "default", "l1", NULL, NULL), 0);
@@ -177,8 +174,8 @@ static void test_removing_the_roots_frees_the_rest(void **state)
 
         assert_int_equal(image_delete(f->md, "default", "img", NULL), 0);
         result = gc(f);
-        assert_false(has_blob(f, f->index) || has_blob(f, f->manifest) ||
-                     has_blob(f, f->config) || has_blob(f, f->layer));
+        assert_false(has_blob(f, f->index) || has_blob(f, f->manifest) || has_blob(f, f->config) ||
+                     has_blob(f, f->layer));
         assert_true(has_snapshot(f, "chain2")); /* still below the container's snapshot */
         assert_int_equal(result.n_snapshots, 2);
         sql(f, "DELETE FROM containers WHERE id = 'c1'");
@@ -212,8 +209,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_removing_the_roots_frees_the_rest, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_expired_leases_hold_nothing, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_expired_leases_hold_nothing, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,15 +54,13 @@ static void test_schema_version_and_newer_database(void **state)
         assert_int_equal(namespace_create(md, "kept", NULL, NULL), 0);
         md = metadata_free(md);
         assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(metadata_open(f->path, &md, &err), -EPROTO);
         assert_null(md);
         assert_non_null(strstr(err.msg, "newer"));
         assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(metadata_open(f->path, &f->md, NULL), 0);
 }
@@ -73,8 +71,7 @@ static void test_namespaces(void **state)
         _cleanup_strv_ char **names = NULL, **labels = NULL;
         char *set[] = {"containerd.io/defaults/snapshotter", "overlayfs", NULL};
         struct errmsg err = {0};
-        static const char *const bad[] = {"", "Upper", "-lead", "trail-", "a..b", "a b",
-                                          "a/b"};
+        static const char *const bad[] = {"", "Upper", "-lead", "trail-", "a..b", "a b", "a/b"};
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(namespace_create(f->md, bad[i], NULL, NULL), -EINVAL);
@@ -164,8 +161,7 @@ static void test_content_records_and_labels(void **state)
         assert_int_equal(content_record_add(f->md, "default", D1, 11, NULL), 0);
         assert_int_equal(content_record_add(f->md, "default", "sha256:zz", 1, NULL), -EINVAL);
         assert_int_equal(content_record_update_labels(f->md, "default", D1, set, false, NULL), 0);
-        assert_int_equal(content_record_update_labels(f->md, "default", D1, unset, false, NULL),
-                         0);
+        assert_int_equal(content_record_update_labels(f->md, "default", D1, unset, false, NULL), 0);
         assert_int_equal(content_record_get(f->md, "default", D1, &rec, NULL), 0);
         assert_int_equal(rec.size, 11);
         assert_int_equal(strv_length(rec.labels), 2);
@@ -223,8 +219,7 @@ static void test_leases_and_resources(void **state)
         assert_int_equal(strv_length(res), 4);
         assert_string_equal(res[0], "content");
         assert_string_equal(res[2], "snapshots/overlayfs");
-        assert_int_equal(lease_delete_resource(f->md, "default", "pull-1", "content", D1, NULL),
-                         0);
+        assert_int_equal(lease_delete_resource(f->md, "default", "pull-1", "content", D1, NULL), 0);
         assert_int_equal(lease_list(f->md, "default", &all, &n, NULL), 0);
         assert_int_equal(n, 1);
         assert_string_equal(all[0].id, "pull-1");
@@ -240,8 +235,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_images, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_content_records_and_labels, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_content_records_and_labels, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_label_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leases_and_resources, setup, teardown),
         };

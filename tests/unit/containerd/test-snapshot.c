@@ -98,7 +98,8 @@ static void expect_mounted_file(const struct mount_spec *m, const char *target, 
                 size_t len;
                 int r;
 
-                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                         _exit(10);
                 if (mount(m->source, target, m->type, flags, flags ? NULL : opts) < 0)
                         _exit(11);
@@ -168,7 +169,8 @@ static void test_kinds_parents_and_removal(void **state)
 
         assert_int_equal(snapshot_prepare(f->sn, "default", "a", "missing", NULL, NULL, NULL, &err),
                          -ENOENT);
-        assert_int_equal(snapshot_prepare(f->sn, "default", "a", NULL, labels, NULL, NULL, NULL), 0);
+        assert_int_equal(snapshot_prepare(f->sn, "default", "a", NULL, labels, NULL, NULL, NULL),
+                         0);
         assert_int_equal(snapshot_prepare(f->sn, "default", "a", NULL, NULL, NULL, NULL, NULL),
                          -EEXIST);
         assert_int_equal(snapshot_prepare(f->sn, "default", "b", "a", NULL, NULL, NULL, &err),
@@ -217,9 +219,8 @@ static void test_unpack_in_parallel_then_commit_in_order(void **state)
         assert_int_equal(snapshot_commit_onto(f->sn, "default", "chain-2", "unpack-2", "chain-1",
                                               NULL, NULL),
                          -ENOENT);
-        assert_int_equal(snapshot_commit_onto(f->sn, "default", "chain-1", "unpack-1", NULL, NULL,
-                                              NULL),
-                         0);
+        assert_int_equal(
+                snapshot_commit_onto(f->sn, "default", "chain-1", "unpack-1", NULL, NULL, NULL), 0);
         assert_int_equal(snapshot_commit_onto(f->sn, "default", "chain-2", "unpack-2", "chain-1",
                                               NULL, NULL),
                          0);
@@ -256,9 +257,8 @@ static void test_native_copies_the_parent(void **state)
         size_t n = 0;
 
         assert_int_equal(mkdir(target, 0755), 0);
-        assert_int_equal(snapshot_prepare(f->sn, "default", "base-tmp", NULL, NULL, NULL, NULL,
-                                          NULL),
-                         0);
+        assert_int_equal(
+                snapshot_prepare(f->sn, "default", "base-tmp", NULL, NULL, NULL, NULL, NULL), 0);
         assert_int_equal(snapshot_open_dir(f->sn, "default", "base-tmp", &fd, NULL), 0);
         assert_int_equal(mkdirat(fd, "d", 0750), 0);
         assert_int_equal(write_file_atomic_at(fd, "d/f", "data", 4, 0640), 0);
