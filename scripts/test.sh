@@ -34,15 +34,18 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --suite unit --suite fuzz --print-errorlogs
 
 echo "== integration (release)"
-BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+BERTH_BUILD="$top/build-release" BERTH_STORE="$top/build-release/tests/store-tool/berth-store" \
+        BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
         BERTH_SHIM="$top/build-release/shim/berth-containerd-shim" \
         $py -m pytest -q -m "not interop" tests/integration
 echo "== integration (ASan/UBSan)"
-BERTH_RUNTIME="$top/build-asan/runc/berth-runc" BERTH_SANITIZED=1 \
+BERTH_BUILD="$top/build-asan" BERTH_STORE="$top/build-asan/tests/store-tool/berth-store" \
+        BERTH_RUNTIME="$top/build-asan/runc/berth-runc" BERTH_SANITIZED=1 \
         BERTH_SHIM="$top/build-asan/shim/berth-containerd-shim" \
         ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         $py -m pytest -q -m "not interop and not slow" tests/integration
 echo "== interop (release)"
-BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
+BERTH_BUILD="$top/build-release" BERTH_STORE="$top/build-release/tests/store-tool/berth-store" \
+        BERTH_RUNTIME="$top/build-release/runc/berth-runc" \
         BERTH_SHIM="$top/build-release/shim/berth-containerd-shim" \
         $py -m pytest -q -m interop tests/interop
