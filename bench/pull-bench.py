@@ -9,7 +9,9 @@
   floor      per layer `gzip -dc | tar -x` with sha256 of the blob, one layer after the
              other (single-threaded floor) and the slowest layer alone (parallel floor)
 
-Every round starts from empty stores (a new berth root, a new containerd root). The image:
+Every round starts from empty stores (a new berth root, a new containerd root); nothing is
+deleted until the end, because ext4 makes new inodes slow for a while after many were freed
+(recently_deleted()), which would penalise whoever runs after a deletion. The image:
 a debootstrap'd Debian minbase (built once into /var/cache/berth-bench, needs Debian's
 mirror), a layer of large incompressible files and a layer of many small files.
 Prints medians and ratios (peer / berth; above 1.00 berth is faster). Not a test."""
@@ -126,15 +128,14 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def floor(layers, work):
+def floor(layers, work, round_):
     """(sequential, slowest single layer) seconds for sha256 + gunzip + untar."""
     each = []
     for i, (path, _) in enumerate(layers):
-        d = os.path.join(work, f"floor{i}")
+        d = os.path.join(work, f"floor{round_}-{i}")
         os.makedirs(d)
         each.append(timed(lambda: sh(["sh", "-c", f"tee < '{path}' >(sha256sum >/dev/null) |"
                                       f" gzip -dc | tar -x -C '{d}'"], executable="/bin/bash")))
-        shutil.rmtree(d)
     return sum(each), max(each)
 
 
@@ -158,7 +159,6 @@ def main():
             root = os.path.join(work, f"berth{i}")
             times["berth"].append(timed(lambda: sh([store, "--root", root, "pull",
                                                     "--snapshotter", "overlayfs", ref])))
-            shutil.rmtree(root)
             cdir = os.path.join(work, f"containerd{i}")
             os.makedirs(cdir)
             c = interop.Containerd(cdir, "/usr/sbin/runc")
@@ -167,12 +167,10 @@ def main():
                                                            ref, timeout=600)))
             finally:
                 c.stop()
-            shutil.rmtree(cdir, ignore_errors=True)
             oci = os.path.join(work, f"oci{i}")
             times["skopeo"].append(timed(lambda: sh(["skopeo", "copy", "--src-tls-verify=false",
                                                      f"docker://{ref}", f"oci:{oci}:latest"])))
-            shutil.rmtree(oci)
-            seq, slowest = floor(layers, work)
+            seq, slowest = floor(layers, work, i)
             times["floor (sequential)"].append(seq)
             times["floor (slowest layer)"].append(slowest)
         base = statistics.median(times["berth"])
