@@ -379,3 +379,42 @@ def test_gc_after_rm_frees_exactly_the_unreferenced(store, reg, busybox_layer):
     assert store.blobs() == all_blobs - only_a
     assert sorted(committed(store)) == sorted(chain_ids(b))
     assert len(store.snapshot_dirs("overlayfs")) == 2
+
+
+# --- crash damage ----------------------------------------------------------------------
+
+
+def blob_path(store, digest):
+    return os.path.join(store.root, "io.containerd.content.v1.content", "blobs", "sha256",
+                        digest.split(":", 1)[1])
+
+
+def test_check_finds_damage_and_the_next_pull_repairs_it(store, reg, image):
+    """What a power loss does to Docker and containerd (metadata says done, files are not):
+    a blob cut short, a blob with other bytes of the same size, a committed snapshot whose
+    files are gone. check removes them; the next pull fetches and unpacks them again."""
+    ref = f"{reg.host}/{image.repo}:v1"
+    store.ok("pull", ref)
+    chains = chain_ids(image)
+    with open(blob_path(store, image.digest), "r+b") as f:
+        f.truncate(10)
+    layer = image.layers[1][0]
+    with open(blob_path(store, layer), "r+b") as f:
+        f.seek(20)
+        f.write(b"\0\1\2\3")
+    snaps = os.path.join(store.root, "io.containerd.snapshotter.v1.overlayfs", "snapshots")
+    middle = [d for d in os.listdir(snaps)
+              if os.path.isfile(os.path.join(snaps, d, "fs", "etc", "motd-berth"))]
+    assert len(middle) == 1
+    subprocess.run(["rm", "-rf", os.path.join(snaps, middle[0])], check=True)
+
+    out = store.ok("check", "--hash-budget", "1000000000")
+    assert "blobs_damaged=2 snapshots_damaged=1" in out, out
+    assert image.digest not in store.blobs() and layer not in store.blobs()
+    assert committed(store) == chains[:1]  # the broken one and the one above it are gone
+
+    store.ok("pull", ref)
+    assert {image.digest, layer} <= store.blobs()
+    assert sorted(committed(store)) == sorted(chains)
+    assert "blobs_damaged=0 snapshots_damaged=0" in store.ok("check", "--hash-budget",
+                                                            "1000000000")
