@@ -5,12 +5,11 @@
  * and writes it to the bundle's "address" file, where containerd finds it again after a
  * restart. Both computations here must stay byte-for-byte equal to containerd's.
  *
- * sha256 is OpenSSL's, but libcrypto is dlopen()ed here, in the short-lived "start" process,
- * instead of linked: the long-lived shim would otherwise carry 1.4 MiB of libcrypto in its
- * resident memory for a hash it never computes.
+ * The sha256 of this one short string is libmd's (Debian's libmd0, BSD's message digest
+ * functions): containerd runs "start" once per container, and loading libcrypto there cost more
+ * than all the rest of "start" (docs/architecture.md). The long-lived shim hashes nothing.
  */
-#include <dlfcn.h>
-#include <openssl/evp.h>
+#include <sha2.h>
 
 #include "lib/xalloc.h"
 #include "shim/shim.h"
@@ -82,37 +81,15 @@ char *shim_path_join(const char *const *elems, size_t n_elems)
         return path_clean(joined);
 }
 
-static int sha256(const char *text, unsigned char md[EVP_MAX_MD_SIZE], unsigned *ret_len)
-{
-        __typeof__(&EVP_Digest) digest;
-        __typeof__(&EVP_sha256) sha;
-        void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-        int ok;
-
-        if (!lib)
-                return -ELIBACC;
-        digest = (__typeof__(&EVP_Digest)) dlsym(lib, "EVP_Digest");
-        sha = (__typeof__(&EVP_sha256)) dlsym(lib, "EVP_sha256");
-        ok = digest && sha && digest(text, strlen(text), md, ret_len, sha(), NULL) == 1;
-        (void) dlclose(lib);
-        return ok ? 0 : -ELIBBAD;
-}
-
 int shim_socket_address(const char *containerd_address, const char *namespace, const char *id,
                         char **ret)
 {
         const char *elems[] = {containerd_address, namespace, id};
         _cleanup_free_ char *joined = shim_path_join(elems, ELEMENTSOF(elems));
-        unsigned char md[EVP_MAX_MD_SIZE];
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        unsigned md_len = 0;
-        int r;
+        char hex[SHA256_DIGEST_STRING_LENGTH];
 
-        r = sha256(joined, md, &md_len);
-        if (r < 0)
-                return r;
-        for (unsigned i = 0; i < md_len; i++)
-                (void) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        if (!SHA256Data((const uint8_t *) joined, strlen(joined), hex))
+                return -EIO;
         *ret = xasprintf("unix://%s/%s", SHIM_SOCKET_DIR, hex);
         return 0;
 }
