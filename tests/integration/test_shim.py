@@ -14,6 +14,7 @@ taken from the shim's build dir (or $BERTH_SHIM_CLIENT).
 import json
 import os
 import socket
+import subprocess
 import struct
 
 import pytest
@@ -293,3 +294,39 @@ def test_duplicate_exec_id_is_rejected(new_shim, bundle):
     assert "ALREADY_EXISTS" in msg, msg
     assert s.ok("delete", s.id, "e1") == "0"
     stop(s)
+
+
+@pytest.mark.parametrize("peer", ["runc", "crun"])
+def test_other_runtimes_through_binary_name(new_shim, bundle, workdir, peer):
+    """containerd.runc.v1.Options' BinaryName and Root pick another OCI runtime: Debian's
+    runc, and crun. crun 1.8 refuses hybrid hierarchies such as this host's, so its wrapper
+    runs it in a private mount namespace without the cgroup2 mount and with its cgroup
+    handling disabled."""
+    binary = {"runc": "/usr/sbin/runc", "crun": "/usr/bin/crun"}[peer]
+    assert os.access(binary, os.X_OK), f"{binary} is not installed (scripts/deps.sh)"
+    if peer == "crun":
+        wrapper = os.path.join(workdir, "crun-no-cgroups")
+        with open(wrapper, "w", encoding="utf-8") as f:
+            f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "
+                    "'umount -l /sys/fs/cgroup/unified 2>/dev/null;"
+                    f" exec {binary} --cgroup-manager=disabled \"$@\"' sh \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        binary = wrapper
+    root = os.path.join(workdir, f"{peer}-root")
+    s = new_shim(bundle(["sh", "-c", "echo hello from $0", peer]))
+    out, err = s.stdio("init")
+    try:
+        pid = int(s.ok("create", s.id, s.bundle.dir, "", out.path, err.path, f"binary={binary}",
+                       f"root={root}"))
+        states = [os.path.join(dirpath, d) for dirpath, dirs, _ in os.walk(root)
+                  for d in dirs if d == s.id]
+        assert states, f"no state of {s.id} under {root}: the runtime was not {peer}"
+        assert int(s.ok("start", s.id)) == pid
+        assert s.ok("wait", s.id) == "0"
+        assert out.wait_eof() == f"hello from {peer}\n", f"container stdout\n{s.log()}"
+        assert s.ok("delete", s.id) == "0"
+    finally:
+        for dirpath, dirs, _ in os.walk(root):
+            if s.id in dirs:
+                subprocess.run([binary, "--root", dirpath, "delete", "--force", s.id],
+                               capture_output=True)

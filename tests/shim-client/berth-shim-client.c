@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containerd/runc/options/oci.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "containerd/types/task.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
@@ -50,7 +51,8 @@ static void pb_freep(void *p)
 static void usage(FILE *f)
 {
         fputs("usage: berth-shim-client [-t TIMEOUT_MS] ADDRESS NAMESPACE METHOD ARGS...\n"
-              "  create ID BUNDLE STDIN STDOUT STDERR [terminal]   prints the pid\n"
+              "  create ID BUNDLE STDIN STDOUT STDERR [terminal] [binary=PATH] [root=DIR]\n"
+              "                         prints the pid (binary/root: containerd.runc.v1.Options)\n"
               "  start ID [EXECID]                                 prints the pid\n"
               "  wait ID [EXECID]                                  prints the exit status\n"
               "  state ID [EXECID]                        prints \"STATUS pid exit_status\"\n"
@@ -129,21 +131,47 @@ static int parse_u32(const char *s, uint32_t *ret)
         return 0;
 }
 
+/* The trailing "terminal", "binary=PATH", "root=DIR" words of create into in and opts. */
+static int create_words(int argc, char **argv, Containerd__Task__V2__CreateTaskRequest *in,
+                        Containerd__Runc__V1__Options *opts)
+{
+        for (int i = 6; i < argc; i++) {
+                if (STREQ(argv[i], "terminal"))
+                        in->terminal = true;
+                else if (strncmp(argv[i], "binary=", 7) == 0)
+                        opts->binary_name = argv[i] + 7;
+                else if (strncmp(argv[i], "root=", 5) == 0)
+                        opts->root = argv[i] + 5;
+                else
+                        return -EINVAL;
+        }
+        return 0;
+}
+
 static int cmd_create(struct client *c, int argc, char **argv)
 {
         Containerd__Task__V2__CreateTaskRequest in =
                 CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+        Containerd__Runc__V1__Options opts = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+        Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
         _cleanup_(pb_freep) Containerd__Task__V2__CreateTaskResponse *out = NULL;
+        _cleanup_free_ uint8_t *packed = NULL;
         int r;
 
-        if (argc < 6 || argc > 7 || (argc == 7 && !STREQ(argv[6], "terminal")))
+        if (argc < 6 || create_words(argc, argv, &in, &opts) < 0)
                 return EXIT_USAGE;
         in.id = argv[1];
         in.bundle = argv[2];
         in.stdin = argv[3];
         in.stdout = argv[4];
         in.stderr = argv[5];
-        in.terminal = argc == 7;
+        if (opts.binary_name[0] || opts.root[0]) {
+                packed = xmalloc(containerd__runc__v1__options__get_packed_size(&opts) + 1);
+                any.type_url = (char *) "containerd.runc.v1.Options";
+                any.value.len = containerd__runc__v1__options__pack(&opts, packed);
+                any.value.data = packed;
+                in.options = &any;
+        }
         r = call(c, TASK_SERVICE, "Create", &in.base,
                  &containerd__task__v2__create_task_response__descriptor, &out);
         if (r == 0)

@@ -102,6 +102,54 @@ static void test_v1_eventfd_fires_on_oom(void **state)
         assert_int_equal(count, 0);
 }
 
+/* Rewrites dir/memory.events in place (as the kernel updates it: same inode, IN_MODIFY). */
+static void put_events(const char *dir, unsigned oom_kill)
+{
+        _cleanup_free_ char *path = xasprintf("%s/memory.events", dir);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        char text[128];
+        int n = snprintf(text, sizeof(text), "low 0\nhigh 0\nmax 3\noom %u\noom_kill %u\n",
+                         oom_kill, oom_kill);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, (size_t) n), n);
+}
+
+/*
+ * The cgroup v2 path: this host's cgroup2 hierarchy has no memory controller (hybrid, memory
+ * is v1), so a kernel OOM cannot be caused there. The watch is run on a file in the shape
+ * of memory.events, updated in place as the kernel updates it: only an increase of oom_kill is
+ * an OOM, and the watch ends when the file goes (the cgroup removed).
+ */
+static void test_v2_memory_events_watch(void **state)
+{
+        char dir[] = "/tmp/berth-test-oom-v2-XXXXXX";
+        _cleanup_(evloop_freep) struct evloop *loop = NULL;
+        _cleanup_(oom_watch_freep) struct oom_watch *w = NULL;
+        _cleanup_free_ char *file = NULL;
+        unsigned count = 0;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        file = xasprintf("%s/memory.events", dir);
+        put_events(dir, 2); /* kills before the watch began are not reported */
+        assert_int_equal(evloop_new(&loop), 0);
+        assert_int_equal(oom_watch_new(loop, dir, true, count_oom, &count, &w, NULL), 0);
+        put_events(dir, 2);
+        step_until(loop, &count, 1, 200);
+        assert_int_equal(count, 0);
+        put_events(dir, 3);
+        step_until(loop, &count, 1, 2000);
+        assert_int_equal(count, 1);
+        put_events(dir, 5);
+        step_until(loop, &count, 2, 2000);
+        assert_int_equal(count, 2);
+        assert_int_equal(unlink(file), 0);
+        assert_int_equal(rmdir(dir), 0);
+        step_until(loop, &count, 3, 300);
+        assert_int_equal(count, 2);
+}
+
 static void test_missing_cgroup_names_the_file(void **state)
 {
         struct oom_watch *w = (struct oom_watch *) 0x1;
@@ -158,6 +206,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_v1_eventfd_fires_on_oom),
+                cmocka_unit_test(test_v2_memory_events_watch),
                 cmocka_unit_test(test_missing_cgroup_names_the_file),
                 cmocka_unit_test(test_cgroup_find_self),
                 cmocka_unit_test(test_events_parse),
