@@ -3,28 +3,40 @@
 #include "containerd/metadata-internal.h"
 #include "lib/strv.h"
 
+static bool is_alnum(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int identifier_validate(const char *what, const char *s, struct errmsg *err)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        /* containerd's identifiers.Validate: [A-Za-z0-9]+([._-][A-Za-z0-9]+)*, 76 at most */
+        if (n == 0)
+                return errmsg_set(err, -EINVAL, "%s: identifier must not be empty", what);
+        if (n > IDENTIFIER_MAX)
+                return errmsg_set(err, -EINVAL,
+                                  "%s: identifier \"%.80s\" greater than maximum length (%d "
+                                  "characters)",
+                                  what, s, IDENTIFIER_MAX);
+        for (size_t i = 0; i < n; i++) {
+                bool is_sep = s[i] == '.' || s[i] == '_' || s[i] == '-';
+
+                if (is_alnum(s[i]))
+                        continue;
+                if (!is_sep || i == 0 || i == n - 1 || !is_alnum(s[i + 1]))
+                        return errmsg_set(err, -EINVAL,
+                                          "%s: identifier \"%s\" must match "
+                                          "[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*",
+                                          what, s);
+        }
+        return 0;
+}
+
 int namespace_validate(const char *name, struct errmsg *err)
 {
-        const char *alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
-        size_t n;
-        int r;
-
-        r = id_validate("namespace", name, NAME_MAX_BYTES, err);
-        if (r < 0)
-                return r;
-        /* containerd's identifiers: alphanumeric components joined by single '.', '_', '-' */
-        if (!strchr(alnum, name[0]))
-                return errmsg_set(err, -EINVAL,
-                                  "namespace \"%s\": must start with a lowercase letter or digit",
-                                  name);
-        n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-");
-        if (name[n] || !strchr(alnum, name[strlen(name) - 1]) || strstr(name, "..") ||
-            strstr(name, "--") || strstr(name, "__"))
-                return errmsg_set(err, -EINVAL,
-                                  "namespace \"%s\": only lowercase letters, digits and single "
-                                  "'.', '_' or '-' between them",
-                                  name);
-        return 0;
+        return identifier_validate("namespace", name, err);
 }
 
 static int insert_namespace(sqlite3 *db, const char *name, bool or_ignore, struct errmsg *err)

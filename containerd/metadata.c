@@ -58,8 +58,11 @@ static const char schema_v1[] =
         " REFERENCES snapshots(id) ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,"
         " PRIMARY KEY (owner, key));";
 
+/* Version 2: containers keep their extensions. */
+static const char schema_v2[] = "ALTER TABLE containers ADD COLUMN extensions BLOB;";
+
 /* migrations[v] takes the schema from version v to v + 1. */
-static const char *const migrations[METADATA_SCHEMA_VERSION] = {schema_v1};
+static const char *const migrations[METADATA_SCHEMA_VERSION] = {schema_v1, schema_v2};
 
 int db_error(sqlite3 *db, int rc, struct errmsg *err, const char *what)
 {

@@ -20,7 +20,7 @@
 #include "lib/digest.h"
 #include "lib/errmsg.h"
 
-#define METADATA_SCHEMA_VERSION 1
+#define METADATA_SCHEMA_VERSION 2
 #define LABELS_MAX              256
 #define LABEL_MAX_BYTES         4096 /* key + value */
 #define NAME_MAX_BYTES          255  /* namespaces, leases */
@@ -42,7 +42,10 @@ struct metadata *metadata_free(struct metadata *md);
 DEFINE_CLEANUP_FUNC(struct metadata, metadata_free)
 int metadata_schema_version(struct metadata *md);
 
-/* Namespaces: [a-z0-9] first, then [a-z0-9_.-] (containerd's identifiers.Validate). */
+/* containerd's identifiers (namespaces, containers): alphanumeric runs joined by single '.', '_'
+ * or '-', at most IDENTIFIER_MAX characters; what names the field in err. */
+#define IDENTIFIER_MAX 76
+int identifier_validate(const char *what, const char *s, struct errmsg *err);
 int namespace_validate(const char *name, struct errmsg *err);
 int namespace_create(struct metadata *md, const char *name, char *const *labels,
                      struct errmsg *err);
@@ -121,6 +124,44 @@ int lease_delete_resource(struct metadata *md, const char *ns, const char *lease
 /* ret: strv of alternating type, id */
 int lease_list_resources(struct metadata *md, const char *ns, const char *lease, char ***ret,
                          struct errmsg *err);
+
+/*
+ * Containers: metadata only (a task is the shim's business). The runtime options, the spec
+ * and the extensions are opaque bytes to this layer (the daemon stores packed protobuf Any
+ * values, as containerd does); size_t fields give their lengths.
+ */
+#define CONTAINER_BLOB_MAX (16u << 20)
+struct container_record {
+        char *id;
+        char *image;
+        char *runtime_name;
+        void *runtime_options;
+        size_t runtime_options_size;
+        void *spec;
+        size_t spec_size;
+        char *snapshotter;
+        char *snapshot_key;
+        void *extensions;
+        size_t extensions_size;
+        char **labels;
+        struct timespec created_at;
+        struct timespec updated_at;
+};
+void container_record_release(struct container_record *r);
+void container_records_free(struct container_record *v, size_t n);
+/*
+ * Creates (-EEXIST when present) or, with is_update, replaces a container (-ENOENT when
+ * absent; snapshotter and runtime name cannot change: -EINVAL). As containerd's
+ * validateContainer: the id must be an identifier, the runtime name and the spec must be
+ * set, a snapshot key needs a snapshotter.
+ */
+int container_put(struct metadata *md, const char *ns, const struct container_record *r,
+                  bool is_update, struct errmsg *err);
+int container_get(struct metadata *md, const char *ns, const char *id, struct container_record *ret,
+                  struct errmsg *err);
+int container_list(struct metadata *md, const char *ns, struct container_record **ret,
+                   size_t *ret_n, struct errmsg *err);
+int container_delete(struct metadata *md, const char *ns, const char *id, struct errmsg *err);
 
 /* Low-level access for the other stores in this folder (snapshot.c, gc.c): runs fn inside one
  * transaction (rolled back when fn fails). */

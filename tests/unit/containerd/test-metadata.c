@@ -60,7 +60,7 @@ static void test_schema_version_and_newer_database(void **state)
         assert_null(md);
         assert_non_null(strstr(err.msg, "newer"));
         assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(metadata_open(f->path, &f->md, NULL), 0);
 }
@@ -71,7 +71,15 @@ static void test_namespaces(void **state)
         _cleanup_strv_ char **names = NULL, **labels = NULL;
         char *set[] = {"containerd.io/defaults/snapshotter", "overlayfs", NULL};
         struct errmsg err = {0};
-        static const char *const bad[] = {"", "Upper", "-lead", "trail-", "a..b", "a b", "a/b"};
+        static const char *const bad[] = {"",
+                                          "-lead",
+                                          "trail-",
+                                          "a..b",
+                                          "a b",
+                                          "a/b",
+                                          "a-.b",
+                                          "x123456789x123456789x123456789x123456789x123456789x"
+                                          "123456789x123456789x1234567"};
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(namespace_create(f->md, bad[i], NULL, NULL), -EINVAL);
@@ -228,6 +236,113 @@ static void test_leases_and_resources(void **state)
         assert_int_equal(lease_delete(f->md, "default", "pull-1", NULL), -ENOENT);
 }
 
+static struct container_record container(const char *id)
+{
+        return (struct container_record){
+                .id = (char *) id,
+                .image = (char *) "docker.io/library/busybox:latest",
+                .runtime_name = (char *) "io.containerd.runc.v2",
+                .runtime_options = (void *) "opts",
+                .runtime_options_size = 4,
+                .spec = (void *) "spec\0bytes",
+                .spec_size = 10,
+                .snapshotter = (char *) "overlayfs",
+                .snapshot_key = (char *) id,
+        };
+}
+
+static void test_containers(void **state)
+{
+        struct fixture *f = *state;
+        char *labels[] = {"a", "1", NULL};
+        struct container_record in = container("c1"), out, *all = NULL;
+        struct errmsg err = {0};
+        size_t n = 0;
+
+        in.labels = labels;
+        assert_int_equal(container_put(f->md, "default", &in, false, NULL), 0);
+        assert_int_equal(container_put(f->md, "default", &in, false, &err), -EEXIST);
+        assert_non_null(strstr(err.msg, "already exists"));
+        assert_int_equal(container_get(f->md, "default", "c1", &out, NULL), 0);
+        assert_string_equal(out.runtime_name, "io.containerd.runc.v2");
+        assert_int_equal(out.spec_size, 10);
+        assert_memory_equal(out.spec, "spec\0bytes", 10);
+        assert_int_equal(out.runtime_options_size, 4);
+        assert_null(out.extensions);
+        assert_string_equal(out.labels[1], "1");
+        container_record_release(&out);
+        in.image = (char *) "other";
+        in.extensions = (void *) "ext";
+        in.extensions_size = 3;
+        assert_int_equal(container_put(f->md, "default", &in, true, NULL), 0);
+        assert_int_equal(container_get(f->md, "default", "c1", &out, NULL), 0);
+        assert_string_equal(out.image, "other");
+        assert_int_equal(out.extensions_size, 3);
+        container_record_release(&out);
+        in.snapshotter = (char *) "native";
+        assert_int_equal(container_put(f->md, "default", &in, true, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "immutable"));
+        assert_int_equal(container_list(f->md, "default", &all, &n, NULL), 0);
+        assert_int_equal(n, 1);
+        container_records_free(all, n);
+        assert_int_equal(namespace_delete(f->md, "default", &err), -EBUSY);
+        assert_int_equal(container_delete(f->md, "default", "c1", NULL), 0);
+        assert_int_equal(container_delete(f->md, "default", "c1", &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "not found"));
+}
+
+static void test_container_validation(void **state)
+{
+        struct fixture *f = *state;
+        struct container_record c = container("c2"), out = {.id = (char *) "untouched"};
+        struct errmsg err = {0};
+
+        c.runtime_name = NULL;
+        assert_int_equal(container_put(f->md, "default", &c, false, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "Runtime.Name must be set"));
+        c = container("c2");
+        c.spec_size = 0;
+        assert_int_equal(container_put(f->md, "default", &c, false, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "Spec must be set"));
+        c = container("c2");
+        c.snapshotter = NULL;
+        assert_int_equal(container_put(f->md, "default", &c, false, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "Snapshotter must be set"));
+        c = container("bad id");
+        assert_int_equal(container_put(f->md, "default", &c, false, &err), -EINVAL);
+        assert_int_equal(container_get(f->md, "default", "c2", &out, NULL), -ENOENT);
+        assert_string_equal(out.id, "untouched");
+        c = container("Upper-Case_1.x");
+        assert_int_equal(container_put(f->md, "default", &c, false, NULL), 0);
+}
+
+static void test_version_1_database_is_migrated(void **state)
+{
+        struct fixture *f = *state;
+        struct container_record out;
+        sqlite3 *db;
+
+        f->md = metadata_free(f->md);
+        /* what berth's schema version 1 left: containers without extensions */
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(db,
+                             "ALTER TABLE containers DROP COLUMN extensions;"
+                             "INSERT INTO namespaces VALUES ('old', 0, 0);"
+                             "INSERT INTO containers (namespace, id, runtime_name, spec,"
+                             " created_at, updated_at) VALUES ('old', 'c', 'rt', x'01', 0, 0);"
+                             "PRAGMA user_version = 1",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(metadata_open(f->path, &f->md, NULL), 0);
+        assert_int_equal(metadata_schema_version(f->md), 2);
+        assert_int_equal(container_get(f->md, "old", "c", &out, NULL), 0);
+        assert_string_equal(out.runtime_name, "rt");
+        assert_null(out.extensions);
+        container_record_release(&out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -238,6 +353,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_content_records_and_labels, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_label_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leases_and_resources, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_container_validation, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_version_1_database_is_migrated, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
