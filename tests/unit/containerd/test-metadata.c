@@ -65,21 +65,17 @@ static void test_schema_version_and_newer_database(void **state)
         assert_int_equal(metadata_open(f->path, &f->md, NULL), 0);
 }
 
+/* 77 characters: one more than containerd's identifiers may have */
+#define TOO_LONG "x123456789x123456789x123456789x123456789x123456789x123456789x123456789x123456"
+
 static void test_namespaces(void **state)
 {
         struct fixture *f = *state;
         _cleanup_strv_ char **names = NULL, **labels = NULL;
         char *set[] = {"containerd.io/defaults/snapshotter", "overlayfs", NULL};
         struct errmsg err = {0};
-        static const char *const bad[] = {"",
-                                          "-lead",
-                                          "trail-",
-                                          "a..b",
-                                          "a b",
-                                          "a/b",
-                                          "a-.b",
-                                          "x123456789x123456789x123456789x123456789x123456789x"
-                                          "123456789x123456789x1234567"};
+        static const char *const bad[] = {"",    "-lead", "trail-", "a..b",
+                                          "a b", "a/b",   "a-.b",   TOO_LONG};
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(namespace_create(f->md, bad[i], NULL, NULL), -EINVAL);
