@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "containerd/registry.h"
+#include "containerd/registry-internal.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"

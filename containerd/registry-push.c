@@ -12,7 +12,7 @@
  */
 #include <inttypes.h>
 
-#include "containerd/registry.h"
+#include "containerd/registry-internal.h"
 #include "lib/image-spec.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"

@@ -200,6 +200,54 @@ def test_mirror_first_then_registry(tool, anon, rdir):
     assert got[1] == mine.digest
 
 
+
+def test_bad_manifest_from_a_mirror_falls_through_to_the_registry(tool, anon, proxy, rdir):
+    """A mirror's manifest that fails the checks (not JSON, digest mismatch, a media type
+    that contradicts the body) is not final: the next endpoint, here the registry, answers.
+    The registry sits behind `proxy` so that one log shows the order of the requests."""
+    repo = new_repo()
+    layers = [os.urandom(1000)]
+    img = anon.push_image(repo, "v1", layers)
+    docker = anon.push_image(new_repo(), "d", [b"d"], oci=False)
+    order = []
+    proxy.hook = lambda e: order.append(("registry", e["method"], e["path"]))
+    with Registry(rdir) as mirror, Proxy(mirror.port) as mp:
+        # the mirror has the same image, so it answers 200 to every manifest request
+        assert mirror.push_image(repo, "v1", layers).digest == img.digest
+        opts = ("--mirror", f"{proxy.host}=http://{mp.host}")
+        ns = proxy.host.replace(":", "%3A")
+        drop = ("docker-content-digest",)
+        cases = [
+            ("v1", Fault(body=b"not json", drop_response_headers=drop)),
+            (img.digest, Fault(body=docker.body, drop_response_headers=drop)),  # digest
+            ("v1", Fault(body=docker.body, drop_response_headers=drop)),  # media type
+        ]
+        for reference, fault in cases:
+            order.clear()
+            mp.hook = lambda e, f=fault: order.append(("mirror", e["method"], e["path"])) or (
+                f if "/manifests/" in e["path"] else None)
+            sep = "@" if reference.startswith("sha256:") else ":"
+            got = tool.manifest(f"{proxy.host}/{repo}{sep}{reference}", opts=opts)
+            assert got == (img.media_type, img.digest, img.body)
+            assert order == [("mirror", "GET", f"/v2/{repo}/manifests/{reference}?ns={ns}"),
+                             ("registry", "GET", f"/v2/{repo}/manifests/{reference}")]
+
+        # HEAD: the mirror's answer has no digest, so the GETs decide, mirror first
+        order.clear()
+        mp.hook = lambda e: order.append(("mirror", e["method"], e["path"])) or Fault(
+            body=b"not json", drop_response_headers=drop)
+        head = tool.run(*opts, "head", f"{proxy.host}/{repo}:v1").stdout.decode().split("\n")
+        assert head[:3] == [img.media_type, img.digest, str(img.size)]
+        assert [(who, method) for who, method, _ in order] == [
+            ("mirror", "HEAD"), ("mirror", "GET"), ("registry", "GET")]
+
+        # the registry's own answer is final: its error is the one reported
+        proxy.hook = lambda e: Fault(body=b"not json either", drop_response_headers=drop)
+        err = tool.fail(*opts, "manifest", f"{proxy.host}/{repo}:v1")
+        assert f"GET http://{proxy.host}/v2/{repo}/manifests/v1: manifest is not JSON" in err
+        assert mp.host not in err
+
+
 # --- auth ------------------------------------------------------------------------
 
 
