@@ -9,7 +9,8 @@ packages="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev 
 libjansson-dev libseccomp-dev libcap-dev libcmocka-dev
 libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libssl-dev
 libarchive-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 libmd-dev
-python3 python3-pytest busybox-static procps iproute2 util-linux time
+libnghttp2-dev
+python3 python3-pytest python3-grpcio busybox-static procps iproute2 util-linux time
 runc crun containerd docker.io conmon docker-registry skopeo apache2-utils"
 
 missing=""
