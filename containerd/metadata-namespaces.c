@@ -13,13 +13,14 @@ int identifier_validate(const char *what, const char *s, struct errmsg *err)
         size_t n = s ? strlen(s) : 0;
 
         /* containerd's identifiers.Validate: [A-Za-z0-9]+([._-][A-Za-z0-9]+)*, 76 at most */
+        /* containerd's words; "what" only where the identifier itself cannot say it */
         if (n == 0)
                 return errmsg_set(err, -EINVAL, "%s: identifier must not be empty", what);
         if (n > IDENTIFIER_MAX)
                 return errmsg_set(err, -EINVAL,
-                                  "%s: identifier \"%.80s\" greater than maximum length (%d "
+                                  "identifier \"%.80s\" greater than maximum length (%d "
                                   "characters)",
-                                  what, s, IDENTIFIER_MAX);
+                                  s, IDENTIFIER_MAX);
         for (size_t i = 0; i < n; i++) {
                 bool is_sep = s[i] == '.' || s[i] == '_' || s[i] == '-';
 
@@ -27,9 +28,9 @@ int identifier_validate(const char *what, const char *s, struct errmsg *err)
                         continue;
                 if (!is_sep || i == 0 || i == n - 1 || !is_alnum(s[i + 1]))
                         return errmsg_set(err, -EINVAL,
-                                          "%s: identifier \"%s\" must match "
-                                          "[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*",
-                                          what, s);
+                                          "identifier \"%s\" must match "
+                                          "^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$",
+                                          s);
         }
         return 0;
 }
