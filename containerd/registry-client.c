@@ -2,22 +2,25 @@
 /*
  * The registry client's core (see registry.h, registry-internal.h): the client itself (a curl
  * share handle for DNS, connection and TLS session caches, copies of the options, the auth
- * state), hosts, URLs and the endpoints a pull tries, and manifest GET/HEAD with digest and
- * media type checks. A mirror's failure of any kind (no answer, an error status, a manifest
- * that fails the checks) moves on to the next endpoint; the registry's own answer is final.
- * Facts followed: distribution-spec v1.0.1 (endpoints, statuses), containerd 1.6
- * remotes/docker (the Accept list, ?ns= on mirrors). The HTTP exchange is registry-http.c,
- * blob downloads registry-fetch.c, pushes registry-push.c.
+ * state, the CA file and resolve entries every easy handle gets), hosts, URLs and the
+ * endpoints a pull tries, and manifest GET/HEAD with digest and media type checks. A mirror's
+ * failure of any kind (no answer, an error status, a manifest that fails the checks) moves on
+ * to the next endpoint; the registry's own answer is final. Facts followed:
+ * distribution-spec v1.0.1 (endpoints, statuses), containerd 1.6 remotes/docker (the Accept
+ * list, ?ns= on mirrors). The HTTP exchange is registry-http.c, blob downloads
+ * registry-fetch.c, pushes registry-push.c.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <strings.h>
 
 #include "config.h"
 #include "containerd/registry-internal.h"
+#include "lib/fs.h"
 #include "lib/image-spec.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -35,6 +38,8 @@ struct registry_client {
         CURLSH *share;
         char *user_agent;
         char **insecure_hosts;
+        char *ca_file;              /* NULL: libcurl's defaults, the system's CAs */
+        struct curl_slist *resolve; /* CURLOPT_RESOLVE entries; NULL: none */
         char **mirror_hosts;
         char **mirror_endpoints;
         size_t n_mirrors;
@@ -251,6 +256,99 @@ static int check_mirror(const struct registry_mirror *m, struct errmsg *err)
         return 0;
 }
 
+/* One address of a resolve entry (n bytes of s): an IPv4 or IPv6 literal, IPv6 maybe in []. */
+static bool is_ip_literal(const char *s, size_t n)
+{
+        char buf[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        struct in_addr a4;
+        bool bracketed = n >= 2 && s[0] == '[' && s[n - 1] == ']';
+
+        if (bracketed) {
+                s++;
+                n -= 2;
+        }
+        if (n == 0 || n >= sizeof(buf))
+                return false;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        return (!bracketed && inet_pton(AF_INET, buf, &a4) == 1) ||
+               inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
+/* "host:port:address[,address...]", as curl's CURLOPT_RESOLVE takes it (which only skips a
+ * malformed entry, silently). curl's "-host:port" (removal) and "+host" forms are refused. */
+static int check_resolve(const char *entry, struct errmsg *err)
+{
+        size_t host_len = strcspn(entry, ":"), port_len;
+        const char *a;
+        char port[8];
+        uint64_t p;
+
+        if (entry[host_len] != ':' || !strchr(entry + host_len + 1, ':'))
+                return errmsg_set(err, -EINVAL,
+                                  "resolve \"%s\": not HOST:PORT:ADDRESS[,ADDRESS...]", entry);
+        if (host_len == 0 || !isalnum((unsigned char) entry[0]) ||
+            strspn(entry, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+                    host_len)
+                return errmsg_set(err, -EINVAL, "resolve \"%s\": bad host name", entry);
+        port_len = strcspn(entry + host_len + 1, ":");
+        if (port_len == 0 || port_len >= sizeof(port))
+                return errmsg_set(err, -EINVAL, "resolve \"%s\": bad port", entry);
+        memcpy(port, entry + host_len + 1, port_len);
+        port[port_len] = '\0';
+        if (parse_uint64(port, &p) < 0 || p == 0 || p > 65535)
+                return errmsg_set(err, -EINVAL, "resolve \"%s\": bad port", entry);
+        for (a = entry + host_len + 1 + port_len + 1;; a++) {
+                size_t n = strcspn(a, ",");
+
+                if (!is_ip_literal(a, n))
+                        return errmsg_set(err, -EINVAL,
+                                          "resolve \"%s\": \"%.*s\" is not an IP address", entry,
+                                          (int) n, a);
+                a += n;
+                if (*a == '\0')
+                        return 0;
+        }
+}
+
+/* What registry_client_new() checks of o before it builds anything. */
+static int check_opts(const struct registry_opts *o, struct errmsg *err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        for (size_t i = 0; i < o->n_mirrors; i++) {
+                r = check_mirror(&o->mirrors[i], err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; o->resolve && o->resolve[i]; i++) {
+                r = check_resolve(o->resolve[i], err);
+                if (r < 0)
+                        return r;
+        }
+        /* curl only opens it at the first TLS handshake: a typo is found here instead */
+        if (o->ca_file) {
+                fd = open(o->ca_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return errmsg_set(err, -errno, "CA file %s: %s", o->ca_file,
+                                          strerror(errno));
+        }
+        return 0;
+}
+
+static void client_add_resolve(struct registry_client *c, char *const *resolve)
+{
+        for (size_t i = 0; resolve && resolve[i]; i++) {
+                struct curl_slist *l = curl_slist_append(c->resolve, resolve[i]);
+
+                if (!l)
+                        abort();
+                c->resolve = l;
+        }
+}
+
 static void client_add_mirrors(struct registry_client *c, const struct registry_opts *o)
 {
         c->mirror_hosts = xnew0(char *, o->n_mirrors + 1);
@@ -276,11 +374,9 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
         int r;
 
         o = o ? o : &defaults;
-        for (size_t i = 0; i < o->n_mirrors; i++) {
-                r = check_mirror(&o->mirrors[i], err);
-                if (r < 0)
-                        return r;
-        }
+        r = check_opts(o, err);
+        if (r < 0)
+                return r;
         r = registry_credentials_load(o->docker_config, &creds, err);
         if (r < 0)
                 return r;
@@ -298,6 +394,8 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
         (void) curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
         c->user_agent = o->user_agent ? xstrdup(o->user_agent) : xstrdup("berth/" BERTH_VERSION);
         c->insecure_hosts = strv_copy(o->insecure_hosts);
+        c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+        client_add_resolve(c, o->resolve);
         client_add_mirrors(c, o);
         c->max_parallel = o->max_parallel ? o->max_parallel : DEFAULT_PARALLEL;
         c->max_retries = o->max_retries ? o->max_retries : DEFAULT_RETRIES;
@@ -315,6 +413,8 @@ struct registry_client *registry_client_free(struct registry_client *c)
                 (void) curl_share_cleanup(c->share);
         free(c->user_agent);
         strv_free(c->insecure_hosts);
+        free(c->ca_file);
+        curl_slist_free_all(c->resolve);
         strv_free(c->mirror_hosts);
         strv_free(c->mirror_endpoints);
         free(c);
@@ -351,6 +451,17 @@ void registry_client_setup_easy(struct registry_client *c, CURL *e)
 {
         (void) curl_easy_setopt(e, CURLOPT_SHARE, c->share);
         (void) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+        if (c->ca_file) {
+                /* CAINFO replaces the default bundle only; Debian's libcurl also has the default
+                 * CAPATH /etc/ssl/certs, which holds the same system CAs: cleared, so that
+                 * ca_file is all that is trusted */
+                (void) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+                (void) curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+        }
+        /* curl reads the list at each transfer's start (into the shared DNS cache): it stays
+         * c's, which outlives every handle */
+        if (c->resolve)
+                (void) curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
 }
 
 /* --- manifests ---------------------------------------------------------------------------- */

@@ -318,6 +318,23 @@ static int curl_code_to_errno(CURL *e, CURLcode rc)
         }
 }
 
+/* What went wrong, for err: TLS failures say so (strerror(EPROTO) would not), else r's. */
+static const char *curl_code_what(CURLcode rc, int r)
+{
+        switch (rc) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+                return "TLS: server certificate verification failed";
+        case CURLE_SSL_CONNECT_ERROR:
+                return "TLS: handshake failed";
+        case CURLE_SSL_CACERT_BADFILE:
+                return "TLS: cannot load the CA certificates";
+        case CURLE_SSL_CERTPROBLEM:
+                return "TLS: client certificate problem";
+        default:
+                return strerror(-r);
+        }
+}
+
 /* The outcome of a finished transfer: 0 when a response came (any status), else -errno. */
 int registry_xfer_finish(struct registry_xfer *x, CURLcode rc, struct errmsg *err)
 {
@@ -341,7 +358,7 @@ int registry_xfer_finish(struct registry_xfer *x, CURLcode rc, struct errmsg *er
         if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && x->body_cut))
                 return 0;
         r = curl_code_to_errno(x->easy, rc);
-        return errmsg_set(err, r, "%s %s: %s: %s", q->method, q->url, strerror(-r),
+        return errmsg_set(err, r, "%s %s: %s: %s", q->method, q->url, curl_code_what(rc, r),
                           x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 }
 

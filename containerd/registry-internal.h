@@ -61,7 +61,10 @@ uint64_t registry_client_chunk_size(const struct registry_client *c);
 unsigned registry_client_max_parallel(const struct registry_client *c);
 unsigned registry_client_max_retries(const struct registry_client *c);
 struct registry_auth *registry_client_auth(struct registry_client *c);
-/* Points e at c's share handle (DNS, connection and TLS session caches) and User-Agent. */
+/*
+ * Points e at c's share handle (DNS, connection and TLS session caches), User-Agent, CA file
+ * and resolve entries (borrowed from c: e must not outlive it). Every easy handle gets this.
+ */
 void registry_client_setup_easy(struct registry_client *c, CURL *e);
 
 /* --- one HTTP exchange (registry-http.c) --------------------------------------------------- */

@@ -7,8 +7,9 @@
  * docker does: Basic, or Bearer tokens from the realm of a WWW-Authenticate challenge
  * (distribution's docs/spec/auth/token.md), with credentials from a Docker config.json.
  *
- * Hosts: https with the system's CAs, except localhost, 127.0.0.0/8, ::1 and the configured
- * insecure hosts, reached over plain http. docker.io's API host is registry-1.docker.io.
+ * Hosts: https, verified against the system's CAs (or opts.ca_file), except localhost,
+ * 127.0.0.0/8, ::1 and the configured insecure hosts, reached over plain http. Names resolve
+ * with DNS unless opts.resolve pins them. docker.io's API host is registry-1.docker.io.
  * Pulls try a registry's configured mirrors in order, then the registry itself; pushes go to
  * the registry only. libcurl's proxy variables (https_proxy, no_proxy ...) apply.
  *
@@ -20,7 +21,11 @@
  *   -EFBIG         a response past its cap (manifests MANIFEST_MAX_BYTES, token responses
  *                  and error bodies REGISTRY_SMALL_BODY_MAX), or a blob past its size
  *   -EIO           429/5xx after the retries of idempotent requests, other statuses
- *   -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET (a transfer that broke), -EPROTO (TLS) ...
+ *   -EPROTO        TLS: a failed handshake, a server certificate that failed verification
+ *                  (err: "GET https://...: TLS: server certificate verification failed: SSL
+ *                  certificate problem: unable to get local issuer certificate"), a CA file
+ *                  that does not load
+ *   -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET (a transfer that broke) ...
  * Nothing here logs above debug. A client is used by one thread at a time.
  */
 #pragma once
@@ -46,6 +51,19 @@ struct registry_opts {
         /* strv of "host[:port]" reached over plain http; an entry without a port matches
          * every port (localhost, 127.0.0.0/8 and ::1 always are) */
         char *const *insecure_hosts;
+        /* PEM file of the CAs that https servers are verified against, instead of the system's:
+         * it replaces libcurl's default bundle (CURLOPT_CAINFO) and its default CA directory
+         * (CURLOPT_CAPATH is cleared, else Debian's /etc/ssl/certs would still be trusted).
+         * Every https request uses it: registries, mirrors, token realms. NULL: the system's CAs
+         * (/etc/ssl/certs). Must be readable when the client is made (-errno otherwise); a
+         * file that is not PEM fails each https request with -EPROTO. */
+        const char *ca_file;
+        /* strv of "host:port:address[,address...]" as curl's --resolve (CURLOPT_RESOLVE): host
+         * on that port connects to those IP addresses (IPv6 ones may be in brackets) without
+         * asking DNS. URLs, Host headers and certificate verification still use host. For
+         * split-horizon setups and tests. A malformed entry fails registry_client_new
+         * (-EINVAL, err: "resolve \"ENTRY\": why"). */
+        char *const *resolve;
         const struct registry_mirror *mirrors;
         size_t n_mirrors;
         const char *user_agent; /* NULL: "berth/<version>" */
@@ -61,6 +79,7 @@ struct registry_client;
 /*
  * A client (the caller's) with copies of everything in o (o may be NULL: all defaults). Reads
  * the Docker config.json now: -EINVAL (err: "PATH: line:column: why") when it is malformed.
+ * -EINVAL for a bad mirror or resolve entry, -errno when ca_file cannot be opened.
  */
 int registry_client_new(const struct registry_opts *o, struct registry_client **ret,
                         struct errmsg *err);

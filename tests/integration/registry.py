@@ -3,8 +3,12 @@
 
   Registry      one `docker-registry serve` on 127.0.0.1 and a free port, with
                 a private storage dir; anonymous, htpasswd (Basic) or token
-                (Bearer) auth. Its helpers upload blobs, manifests, images and
-                indexes with plain urllib, so tests make content without berth.
+                (Bearer) auth; plain http, or https with tls=(cert, key). Its
+                helpers upload blobs, manifests, images and indexes with plain
+                urllib, so tests make content without berth.
+  make_ca, make_server_cert
+                a test CA and server certificates it signs (a DNS name plus IP
+                SANs), made with the openssl CLI in the test's directory.
   TokenServer   a tiny token service (docs/spec/auth/token.md): GET
                 /token?service=&scope= with optional Basic credentials answers
                 {"token", "access_token", "expires_in"}; the token is an RS256
@@ -23,6 +27,9 @@ Usage:
     with TokenServer(workdir, users={"u": "p"}) as ts, \\
          Registry(workdir, token=ts) as reg: ...
     with Registry(workdir, users={"u": "p"}) as reg: ...  # htpasswd
+    ca = make_ca(workdir)
+    cert = make_server_cert(workdir, ca, "registry.berth.test")
+    with Registry(workdir, tls=cert.tls, ca=ca.cert) as reg: ...  # https
 Nothing here talks to anything but 127.0.0.1.
 """
 
@@ -34,6 +41,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -110,6 +118,57 @@ class Image:
     @property
     def size(self):
         return len(self.body)
+
+
+# --- test certificates ------------------------------------------------------------
+
+
+@dataclass
+class CertFiles:
+    """A certificate and its key (PEM files)."""
+    cert: str
+    key: str
+
+    @property
+    def tls(self):
+        return (self.cert, self.key)
+
+
+def _openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+_EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
+def make_ca(directory, name="berth test CA"):
+    """A self-signed CA (2 days, P-256 key) in directory; returns its CertFiles."""
+    os.makedirs(directory, exist_ok=True)
+    stem = os.path.join(directory, name.replace(" ", "-"))
+    ca = CertFiles(stem + ".pem", stem + ".key")
+    _openssl("req", "-x509", *_EC_KEY, "-sha256", "-days", "2", "-keyout", ca.key,
+             "-out", ca.cert, "-subj", f"/CN={name}",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return ca
+
+
+def make_server_cert(directory, ca, dns_name, ips=("127.0.0.1",)):
+    """A server certificate signed by ca (CertFiles) for dns_name plus the IP SANs
+    ips, in directory; returns its CertFiles."""
+    os.makedirs(directory, exist_ok=True)
+    stem = os.path.join(directory, dns_name)
+    out = CertFiles(stem + ".pem", stem + ".key")
+    san = ",".join([f"DNS:{dns_name}"] + [f"IP:{ip}" for ip in ips])
+    _openssl("req", "-new", *_EC_KEY, "-keyout", out.key, "-out", stem + ".csr",
+             "-subj", f"/CN={dns_name}", "-addext", f"subjectAltName={san}",
+             "-addext", "basicConstraints=critical,CA:FALSE",
+             "-addext", "keyUsage=critical,digitalSignature",
+             "-addext", "extendedKeyUsage=serverAuth")
+    _openssl("x509", "-req", "-in", stem + ".csr", "-CA", ca.cert, "-CAkey", ca.key,
+             "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "2",
+             "-sha256", "-copy_extensions", "copyall", "-out", out.cert)
+    return out
 
 
 # --- token server ----------------------------------------------------------------
@@ -268,13 +327,19 @@ class TokenServer:
 class Registry:
     """docker-registry serve on 127.0.0.1:<free port>. users -> htpasswd Basic
     auth (bcrypt, htpasswd -Bbn); token -> a TokenServer's Bearer auth. The
-    helpers authenticate as admin (default: the first user)."""
+    helpers authenticate as admin (default: the first user). tls=(cert, key)
+    -> https (distribution's http.tls); the helpers then verify it against the
+    CA file ca, reaching it as 127.0.0.1 (the cert needs that IP SAN)."""
 
-    def __init__(self, workdir, users=None, token=None, admin=None):
+    def __init__(self, workdir, users=None, token=None, admin=None, tls=None, ca=None):
+        if tls and not ca:
+            raise ValueError("Registry(tls=...) needs ca=, the CA file its helpers trust")
         self.port = free_port()
         self.dir = os.path.join(workdir, f"registry-{self.port}")
         self.users = users
         self.token = token
+        self.tls = tls
+        self.ssl_context = ssl.create_default_context(cafile=ca) if tls else None
         if admin is None and users:
             admin = next(iter(users.items()))
         if admin is None and token and token.users:
@@ -288,7 +353,7 @@ class Registry:
 
     @property
     def url(self):
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def storage(self):
@@ -317,6 +382,8 @@ class Registry:
             f"  addr: 127.0.0.1:{self.port}",
             "  secret: berth-test-secret",
         ]
+        if self.tls:
+            lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
         if self.users:
             htpasswd = os.path.join(self.dir, "htpasswd")
             with open(htpasswd, "w") as f:
@@ -397,7 +464,7 @@ class Registry:
         if auth:
             req.add_header("Authorization", auth)
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=self.ssl_context) as resp:
                 return resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as e:
             return e.code, e.headers, e.read()

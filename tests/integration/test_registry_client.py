@@ -4,7 +4,10 @@
 Every test drives tests/registry-tool's berth-registry-tool: $BERTH_REGISTRY_TOOL,
 else the one in $BERTH_BUILD (default: build-release in this repository). The
 registries, the token server and the fault-injecting proxy come from
-registry.py; content is made there with plain urllib, never with berth.
+registry.py; content is made there with plain urllib, never with berth. The
+https tests run a registry on 127.0.0.1 with a test CA's certificate for
+registry.berth.test, which the tool reaches with --resolve (no DNS) and trusts
+with --ca-file.
 
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_registry_client.py
 """
@@ -12,6 +15,7 @@ Run: /usr/bin/python3 -m pytest -q tests/integration/test_registry_client.py
 import json
 import os
 import secrets
+import shutil
 import subprocess
 
 import pytest
@@ -41,16 +45,17 @@ class Tool:
         self.env["HOME"] = home
         self.env["DOCKER_CONFIG"] = os.path.join(home, "no-docker-config")
 
-    def run(self, *args, check=True):
-        p = subprocess.run([self.path, *map(str, args)], env=self.env, capture_output=True,
-                           timeout=TIMEOUT)
+    def run(self, *args, check=True, wrap=()):
+        """wrap: a command line the tool runs under (its argv follows)."""
+        p = subprocess.run([*wrap, self.path, *map(str, args)], env=self.env,
+                           capture_output=True, timeout=TIMEOUT)
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(map(str, args))}: exit {p.returncode}: "
                                  f"{p.stderr.decode(errors='replace')}")
         return p
 
-    def fail(self, *args):
-        p = self.run(*args, check=False)
+    def fail(self, *args, wrap=()):
+        p = self.run(*args, check=False, wrap=wrap)
         assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
         return p.stderr.decode(errors="replace")
 
@@ -99,6 +104,28 @@ def token_server(rdir):
 def bearer(rdir, token_server):
     with Registry(rdir, token=token_server) as reg:
         yield reg
+
+
+TLS_NAME = "registry.berth.test"
+
+
+@pytest.fixture(scope="module")
+def test_ca(tmp_path_factory):
+    return registry.make_ca(str(tmp_path_factory.mktemp("ca")))
+
+
+@pytest.fixture(scope="module")
+def tls_reg(rdir, test_ca):
+    """An https registry on 127.0.0.1 with a certificate for TLS_NAME (and IP 127.0.0.1)."""
+    cert = registry.make_server_cert(os.path.join(rdir, "tls"), test_ca, TLS_NAME)
+    with Registry(rdir, tls=cert.tls, ca=test_ca.cert) as reg:
+        yield reg
+
+
+def tls_opts(reg, ca=None, name=TLS_NAME):
+    """Options that reach reg as name:port over https, trusting the CA file ca."""
+    opts = ("--resolve", f"{name}:{reg.port}:127.0.0.1")
+    return opts + ("--ca-file", ca) if ca else opts
 
 
 @pytest.fixture
@@ -580,6 +607,163 @@ def test_cross_repository_mount(tool, anon, proxy, tmp_path):
     assert [e["status"] for e in proxy.requests("POST")] == [202]
     assert [e["status"] for e in proxy.requests("PUT")] == [201]
     assert anon.blob_exists(dst, digest_of(other.read_bytes()))
+
+
+# --- https --------------------------------------------------------------------------
+
+
+CERT_UNTRUSTED = ("TLS: server certificate verification failed: SSL certificate problem: "
+                  "unable to get local issuer certificate")
+
+
+def test_https_pull_with_ca_file_and_resolve(tool, tls_reg, test_ca, tmp_path):
+    repo = new_repo()
+    data = os.urandom(200_000)
+    img = tls_reg.push_image(repo, "v1", [data])
+    host = f"{TLS_NAME}:{tls_reg.port}"
+    opts = tls_opts(tls_reg, test_ca.cert)
+
+    p = tool.run(*opts, "--debug", "manifest", f"{host}/{repo}:v1")
+    assert p.stdout.split(b"\n", 2) == [img.media_type.encode(), img.digest.encode(), img.body]
+    assert f'msg="GET https://{host}/v2/{repo}/manifests/v1: 200"' in p.stderr.decode()
+    head = tool.run(*opts, "head", f"{host}/{repo}:v1").stdout.decode().split("\n")
+    assert head[:3] == [img.media_type, img.digest, str(img.size)]
+    out = tmp_path / "layer"
+    digest = img.layers[0][0]
+    p = tool.run(*opts, "fetch", f"{host}/{repo}", digest, out, "--size", len(data))
+    assert p.stdout.decode() == f"{digest} {len(data)}\n"
+    assert out.read_bytes() == data
+    tool.run(*opts, "fetch-all", f"{host}/{repo}", tmp_path, digest, img.config_digest)
+    assert (tmp_path / img.config_digest[7:]).read_bytes() == img.config
+
+    # the port speaks TLS only: plain http (what 127.0.0.1 gets) is refused
+    assert f"listening on 127.0.0.1:{tls_reg.port}, tls" in tls_reg.log()
+    err = tool.fail("manifest", f"127.0.0.1:{tls_reg.port}/{repo}:v1")
+    assert f"GET http://127.0.0.1:{tls_reg.port}/v2/{repo}/manifests/v1: 400 Bad Request: " \
+           "Client sent an HTTP request to an HTTPS server." in err
+
+
+def test_https_without_the_ca_is_a_certificate_error(tool, tls_reg, tmp_path):
+    """The system's CAs do not know the test CA: a clear error, no retries, exit 1."""
+    repo = new_repo()
+    img = tls_reg.push_image(repo, "v1", [os.urandom(1000)])
+    host = f"{TLS_NAME}:{tls_reg.port}"
+    opts = tls_opts(tls_reg)
+
+    err = tool.fail(*opts, "manifest", f"{host}/{repo}:v1")
+    assert f"manifest: GET https://{host}/v2/{repo}/manifests/v1: {CERT_UNTRUSTED}" in err
+    digest = img.layers[0][0]
+    err = tool.fail(*opts, "fetch", f"{host}/{repo}", digest, tmp_path / "out")
+    assert f"GET https://{host}/v2/{repo}/blobs/{digest}: {CERT_UNTRUSTED}" in err
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"never sent")
+    err = tool.fail(*opts, "push-blob", f"{host}/{repo}", blob)
+    assert f"POST https://{host}/v2/{repo}/blobs/uploads/: {CERT_UNTRUSTED}" in err
+    assert not tls_reg.blob_exists(repo, digest_of(b"never sent"))
+
+
+def test_https_certificate_for_another_name(tool, tls_reg, test_ca, tmp_path):
+    repo = new_repo()
+    tls_reg.push_image(repo, "v1", [b"x"])
+    # the registry's certificate is for TLS_NAME, not for the name asked
+    name = "other.berth.test"
+    err = tool.fail(*tls_opts(tls_reg, test_ca.cert, name), "manifest",
+                    f"{name}:{tls_reg.port}/{repo}:v1")
+    assert f"GET https://{name}:{tls_reg.port}/v2/{repo}/manifests/v1: TLS: server " \
+           "certificate verification failed: SSL: no alternative certificate subject name " \
+           f"matches target host name '{name}'" in err
+
+    # the certificate of a CA that is not the one trusted
+    other = registry.make_ca(str(tmp_path / "other"), "other CA")
+    err = tool.fail(*tls_opts(tls_reg, other.cert), "manifest",
+                    f"{TLS_NAME}:{tls_reg.port}/{repo}:v1")
+    assert CERT_UNTRUSTED in err
+
+
+def test_https_push(tool, tls_reg, test_ca, tmp_path):
+    repo = new_repo()
+    host = f"{TLS_NAME}:{tls_reg.port}"
+    opts = tls_opts(tls_reg, test_ca.cert)
+    blob = tmp_path / "blob"
+    blob.write_bytes(os.urandom(300_000))
+    digest = digest_of(blob.read_bytes())
+
+    p = tool.run(*opts, "--debug", "push-blob", f"{host}/{repo}", blob)
+    assert p.stdout.decode().strip() == digest
+    log = p.stderr.decode()
+    assert f'msg="POST https://{host}/v2/{repo}/blobs/uploads/: 202"' in log
+    assert f'msg="PUT https://{host}/v2/{repo}/blobs/uploads/' in log
+    assert tls_reg.blob_exists(repo, digest)
+    status, _, body = tls_reg.get_blob(repo, digest)
+    assert (status, body) == (200, blob.read_bytes())
+
+    # chunked: PATCHes over https too (the upload Location is https as well)
+    chunked = tmp_path / "chunked"
+    chunked.write_bytes(os.urandom(5000))
+    p = tool.run(*opts, "--debug", "--chunk-size", 2000, "push-blob", f"{host}/{repo}",
+                 chunked)
+    assert p.stdout.decode().strip() == digest_of(chunked.read_bytes())
+    assert p.stderr.decode().count(f'msg="PATCH https://{host}/v2/{repo}/blobs/uploads/') == 3
+    assert tls_reg.blob_exists(repo, digest_of(chunked.read_bytes()))
+    assert tool.run(*opts, "exists", f"{host}/{repo}", digest).stdout == b"yes\n"
+
+
+def test_ca_file_replaces_the_system_cas(tool, tls_reg, test_ca, tmp_path):
+    """Without --ca-file the client trusts /etc/ssl/certs; with it, only that file (Debian's
+    libcurl also reads /etc/ssl/certs as its CA directory, which registry_opts.ca_file clears).
+    /etc/ssl/certs is replaced, in a private mount namespace, by one holding the test CA."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a private /etc/ssl/certs")
+    repo = new_repo()
+    img = tls_reg.push_image(repo, "v1", [b"x"])
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(test_ca.cert, certs / "berth-test-ca.pem")
+    shutil.copy(test_ca.cert, certs / "ca-certificates.crt")  # libcurl's bundle
+    subprocess.run(["openssl", "rehash", str(certs)], check=True, capture_output=True)
+    wrap = ("unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /etc/ssl/certs && exec "$@"', str(certs))
+    ref = f"{TLS_NAME}:{tls_reg.port}/{repo}:v1"
+
+    p = tool.run(*tls_opts(tls_reg), "manifest", ref, wrap=wrap)
+    assert p.stdout.split(b"\n")[1].decode() == img.digest
+    other = registry.make_ca(str(tmp_path / "other"), "other CA")
+    err = tool.fail(*tls_opts(tls_reg, other.cert), "manifest", ref, wrap=wrap)
+    assert CERT_UNTRUSTED in err
+
+
+def test_tls_options(tool, tls_reg, test_ca, tmp_path):
+    repo = new_repo()
+    img = tls_reg.push_image(repo, "v1", [b"x"])
+    host = f"{TLS_NAME}:{tls_reg.port}"
+    ref = f"{host}/{repo}:v1"
+    # several addresses, IPv6 bracketed or not: ::1 refuses (the registry listens on
+    # 127.0.0.1 only), so curl moves on to the next
+    opts = ("--ca-file", test_ca.cert, "--resolve", f"{host}:[::1],::1,127.0.0.1")
+    assert tool.manifest(ref, opts=opts)[1] == img.digest
+
+    missing = tmp_path / "missing.pem"
+    err = tool.fail("--ca-file", missing, *tls_opts(tls_reg), "manifest", ref)
+    assert f"manifest: CA file {missing}: No such file or directory" in err
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    err = tool.fail("--ca-file", not_pem, *tls_opts(tls_reg), "manifest", ref)
+    assert f"manifest: GET https://{host}/v2/{repo}/manifests/v1: TLS: cannot load the CA " \
+           f"certificates: error setting certificate file: {not_pem}" in err
+
+    for entry, why in [("x:1", "not HOST:PORT:ADDRESS[,ADDRESS...]"),
+                       ("x", "not HOST:PORT:ADDRESS[,ADDRESS...]"),
+                       (":1:127.0.0.1", "bad host name"),
+                       ("-x:1:127.0.0.1", "bad host name"),
+                       ("x:0:127.0.0.1", "bad port"),
+                       ("x:65536:127.0.0.1", "bad port"),
+                       ("x::127.0.0.1", "bad port"),
+                       ("x:1:", '"" is not an IP address'),
+                       ("x:1:127.0.0.1,", '"" is not an IP address'),
+                       ("x:1:127.0.0.1,example.com", '"example.com" is not an IP address'),
+                       ("x:1:[127.0.0.1]", '"[127.0.0.1]" is not an IP address')]:
+        err = tool.fail("--resolve", entry, "manifest", ref)
+        assert f'manifest: resolve "{entry}": {why}' in err, err
 
 
 def test_usage_errors(tool):

@@ -17,6 +17,7 @@
 #include "containerd/registry.h"
 #include "lib/fs.h"
 #include "lib/image-spec.h"
+#include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
@@ -27,6 +28,7 @@ struct tool {
         struct registry_opts opts;
         struct registry_mirror mirrors[MIRRORS_MAX];
         char **insecure;
+        char **resolve;
         struct registry_client *client;
         struct image_ref *ref;
         /* subcommand options */
@@ -46,7 +48,9 @@ static void usage(FILE *f)
 {
         fputs("usage: berth-registry-tool [OPTIONS] COMMAND ARGS...\n"
               "options: --docker-config PATH, --insecure HOST, --mirror HOST=URL (repeatable),\n"
-              "         --max-parallel N, --retries N, --chunk-size BYTES, --user-agent S\n"
+              "         --max-parallel N, --retries N, --chunk-size BYTES, --user-agent S,\n"
+              "         --ca-file PEM, --resolve HOST:PORT:ADDR (repeatable),\n"
+              "         --debug (the client's debug log on stderr: each request's URL, status)\n"
               "  manifest REF [REFERENCE]     prints the media type, the digest, then the body\n"
               "  head REF [REFERENCE]         prints the media type, the digest, the size\n"
               "  exists REF DIGEST            prints \"yes\" or \"no\"\n"
@@ -315,6 +319,9 @@ static int parse_global(struct tool *t, int argc, char **argv)
                 {"retries", required_argument, NULL, 'r'},
                 {"chunk-size", required_argument, NULL, 's'},
                 {"user-agent", required_argument, NULL, 'u'},
+                {"ca-file", required_argument, NULL, 'a'},
+                {"resolve", required_argument, NULL, 'R'},
+                {"debug", no_argument, NULL, 'd'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -330,6 +337,12 @@ static int parse_global(struct tool *t, int argc, char **argv)
                         continue;
                 else if (c == 'u')
                         t->opts.user_agent = optarg;
+                else if (c == 'a')
+                        t->opts.ca_file = optarg;
+                else if (c == 'R')
+                        (void) strv_push(&t->resolve, optarg);
+                else if (c == 'd')
+                        log_set_level(LOG_LEVEL_DEBUG);
                 else if ((c == 'p' || c == 'r' || c == 's') && parse_uint64(optarg, &v) >= 0 &&
                          v <= UINT32_MAX) {
                         if (c == 'p')
@@ -342,6 +355,7 @@ static int parse_global(struct tool *t, int argc, char **argv)
                         return c == 'h' ? 0 : -EINVAL;
         }
         t->opts.insecure_hosts = t->insecure;
+        t->opts.resolve = t->resolve;
         t->opts.mirrors = t->mirrors;
         return optind < argc ? optind : -EINVAL;
 }
@@ -382,6 +396,7 @@ int main(int argc, char **argv)
         if (first <= 0) {
                 usage(first == 0 ? stdout : stderr);
                 strv_free(t.insecure);
+                strv_free(t.resolve);
                 return first == 0 ? 0 : EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
@@ -394,5 +409,6 @@ int main(int argc, char **argv)
         registry_client_free(t.client);
         image_ref_free(t.ref);
         strv_free(t.insecure);
+        strv_free(t.resolve);
         return status;
 }
