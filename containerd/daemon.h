@@ -39,3 +39,8 @@ extern const struct grpc_method svc_version_methods[];
 extern const struct grpc_method svc_introspection_methods[];
 extern const struct grpc_method svc_namespaces_methods[];
 extern const struct grpc_method svc_containers_methods[];
+extern const struct grpc_method svc_content_methods[];
+extern const struct grpc_method svc_leases_methods[];
+extern const struct grpc_method svc_images_methods[];
+extern const struct grpc_method svc_snapshots_methods[];
+extern const struct grpc_method svc_diff_methods[];

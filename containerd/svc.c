@@ -165,3 +165,13 @@ const char *svc_label_field(const char *field, char *const *labels)
                         return labels[i + 1];
         return NULL;
 }
+
+int svc_lease_add(struct grpc_call *call, struct daemon *d, const char *ns, const char *type,
+                  const char *id, struct errmsg *err)
+{
+        const char *lease = grpc_call_metadata(call, LEASE_METADATA_KEY);
+
+        if (!lease || !lease[0])
+                return 0;
+        return lease_add_resource(d->st->md, ns, lease, type, id, err);
+}

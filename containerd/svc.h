@@ -71,3 +71,10 @@ int svc_filters_match(char *const *filters, size_t n, svc_field_fn get, void *ob
                       struct errmsg *err);
 /* The value of "labels.<key>" in labels (strv of key, value), or NULL. */
 const char *svc_label_field(const char *field, char *const *labels);
+
+/* The gRPC metadata key of the call's lease (containerd leases/grpc.go). */
+#define LEASE_METADATA_KEY "containerd-lease"
+/* Adds the resource type/id (metadata.h's lease types) to the call's lease, if it names one;
+ * 0 when it names none. */
+int svc_lease_add(struct grpc_call *call, struct daemon *d, const char *ns, const char *type,
+                  const char *id, struct errmsg *err);
