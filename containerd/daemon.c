@@ -21,15 +21,9 @@
 #define CHECK_HASH_BUDGET (64u << 20)
 
 static const struct grpc_method *const service_tables[] = {
-        svc_version_methods,
-        svc_introspection_methods,
-        svc_namespaces_methods,
-        svc_containers_methods,
-        svc_content_methods,
-        svc_leases_methods,
-        svc_images_methods,
-        svc_snapshots_methods,
-        svc_diff_methods,
+        svc_version_methods,    svc_introspection_methods, svc_namespaces_methods,
+        svc_containers_methods, svc_content_methods,       svc_leases_methods,
+        svc_images_methods,     svc_snapshots_methods,     svc_diff_methods,
 };
 
 /* containerd's errdefs end every error message with the name of its kind ("container
