@@ -126,3 +126,49 @@ def test_containers_list_info_remove_errors(berth):
 def test_missing_namespace_is_a_failed_precondition(berth):
     err = berth.fail("containers", "ls", namespace="")
     assert err == "ctr: namespace is required: failed precondition\n", err
+
+
+# --- bad input: the right status, and the daemon keeps serving --------------------------
+
+
+def grpc_channel(berth):
+    import grpc  # Debian's python3-grpcio (scripts/deps.sh)
+    return grpc, grpc.insecure_channel(f"unix://{berth.address}",
+                                       options=[("grpc.max_send_message_length", 64 << 20)])
+
+
+def raw_call(channel, path, body, namespace="default"):
+    call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
+    return call(body, metadata=[("containerd-namespace", namespace)], timeout=10)
+
+
+def test_bad_input_gets_the_right_status_and_the_daemon_keeps_serving(berth):
+    grpc, channel = grpc_channel(berth)
+    with channel:
+        cases = [
+            # a field 1 (name) of wire type 2 whose length runs past the end
+            ("/containerd.services.namespaces.v1.Namespaces/Get", b"\x0a\x7f\x01",
+             grpc.StatusCode.INVALID_ARGUMENT),
+            ("/containerd.services.nope.v1.Nope/Get", b"", grpc.StatusCode.UNIMPLEMENTED),
+            ("/containerd.services.namespaces.v1.Namespaces/Nope", b"",
+             grpc.StatusCode.UNIMPLEMENTED),
+            # a length of 5 with 3 bytes behind it
+            ("/containerd.services.namespaces.v1.Namespaces/Get", b"\x0a\x05abc",
+             grpc.StatusCode.INVALID_ARGUMENT),
+            ("/containerd.services.namespaces.v1.Namespaces/Create", b"x" * (17 << 20),
+             grpc.StatusCode.RESOURCE_EXHAUSTED),
+        ]
+        for path, body, code in cases:
+            with pytest.raises(grpc.RpcError) as e:
+                raw_call(channel, path, body)
+            assert e.value.code() == code, (path, e.value.code(), e.value.details())
+            # still serving, on the same connection and on a new one
+            assert raw_call(channel, "/containerd.services.version.v1.Version/Version", b"")
+    assert "1.6.20+berth" in berth.ok("version")
+
+
+def test_unknown_method_is_worded_as_grpc_go(berth):
+    grpc, channel = grpc_channel(berth)
+    with channel, pytest.raises(grpc.RpcError) as e:
+        raw_call(channel, "/containerd.services.nope.v1.Nope/Get", b"")
+    assert e.value.details() == "unknown service containerd.services.nope.v1.Nope"
