@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""berth-containerd side by side with Debian's containerd 1.6, driven by the same real ctr,
+on private sockets and directories (tests/interop's fixtures):
+
+1. idle resident memory of each daemon after start (and after the image import below);
+2. `ctr images import` of tests/images' busybox docker-save tar, interleaved;
+3. `ctr run --rm IMAGE id /bin/true` through containerd-shim-runc-v2 with berth-runc,
+   interleaved (needs the tasks service; reported as n/a when berth-containerd cannot).
+
+Prints ratios peer / berth (above 1.00: berth is smaller or faster). Not a test."""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.join(TOP, "tests", "interop"))
+import conftest  # noqa: E402  (tests/interop: Containerd, Daemon, make_workdir)
+import ocitest  # noqa: E402
+from test_berth_containerd_ctr import BerthContainerd  # noqa: E402
+
+IMAGE = "docker.io/library/busybox:latest"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def timed(fn):
+    start = time.perf_counter()
+    ok = fn()
+    return time.perf_counter() - start, ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=10)
+    ap.add_argument("--build", default=os.path.join(TOP, "build-release"))
+    args = ap.parse_args()
+    os.environ["BERTH_BUILD"] = args.build
+    berth_runc = os.path.join(args.build, "runc", "berth-runc")
+    work = conftest.make_workdir("btbench-")
+    tar = os.path.join(work, "busybox.tar")
+    subprocess.run([os.path.join(ocitest.IMAGES, "build-docker-save.sh"), tar], check=True,
+                   stdout=subprocess.DEVNULL)
+    daemons = {}
+    try:
+        os.makedirs(os.path.join(work, "cd"))
+        os.makedirs(os.path.join(work, "bc"))
+        daemons["containerd"] = conftest.Containerd(os.path.join(work, "cd"), berth_runc)
+        daemons["berth-containerd"] = BerthContainerd(os.path.join(work, "bc"))
+        time.sleep(2)
+        pid = {"containerd": daemons["containerd"].daemon.proc.pid,
+               "berth-containerd": daemons["berth-containerd"].daemon.proc.pid}
+        idle = {k: rss_kib(p) for k, p in pid.items()}
+        ctr = {"containerd": daemons["containerd"].ctr,
+               "berth-containerd": daemons["berth-containerd"].ctr}
+        imports = {k: [] for k in ctr}
+        runs = {k: [] for k in ctr}
+        for i in range(args.n):
+            for name, c in ctr.items():
+                t, ok = timed(lambda: c("images", "import", tar).returncode == 0)
+                imports[name].append(t if ok else None)
+        after = {k: rss_kib(p) for k, p in pid.items()}
+        for i in range(args.n):
+            for name, c in ctr.items():
+                t, ok = timed(lambda: c("run", "--rm", "--runc-binary", berth_runc,
+                                        "--runtime", "io.containerd.runc.v2", IMAGE,
+                                        f"b{i}", "/bin/true").returncode == 0)
+                runs[name].append(t if ok else None)
+
+        def median_ms(v):
+            return statistics.median(v) * 1000 if v and None not in v else None
+
+        base = "berth-containerd"
+        print(f"{'':18} {'idle RSS KiB':>12} {'ratio':>6} {'RSS after import':>16} "
+              f"{'import ms':>10} {'ratio':>6} {'run --rm ms':>11} {'ratio':>6}")
+        for name in ctr:
+            row = [f"{idle[name]:12d}", f"{idle[name] / idle[base]:6.2f}", f"{after[name]:16d}"]
+            for series in (imports, runs):
+                m, b = median_ms(series[name]), median_ms(series[base])
+                row += [f"{m:10.1f}" if m else f"{'n/a':>10}",
+                        f"{m / b:6.2f}" if m and b else f"{'-':>6}"]
+            print(f"{name:18} " + " ".join(row))
+        print("ratio = that / berth-containerd: above 1.00 berth is smaller or faster")
+    finally:
+        for d in daemons.values():
+            d.stop()
+        conftest.remove_workdir(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
