@@ -142,11 +142,9 @@ static int get_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__containers__v1__get_container_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         return r < 0 ? r
                      : reply_container(
                                call, userdata, ns, in->id,
@@ -184,11 +182,9 @@ static int list_common(struct grpc_call *call, struct daemon *d, const uint8_t *
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__containers__v1__list_containers_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = container_list(d->st->md, ns, &v, &n, err);
         o = xnew0(struct container_out, n + 1);
@@ -241,11 +237,9 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__containers__v1__create_container_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0 && !in->container)
                 r = errmsg_set(err, -EINVAL, "container: missing");
         if (r < 0)
@@ -317,11 +311,9 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__containers__v1__update_container_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0 && !in->container)
                 r = errmsg_set(err, -EINVAL, "container: missing");
         if (r >= 0)
@@ -352,11 +344,9 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__containers__v1__delete_container_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = container_delete(d->st->md, ns, in->id, err);
         return r < 0 ? r : svc_reply_empty(call);

@@ -98,10 +98,8 @@ static int info_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__info_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__info_request__descriptor, msg,
+                        len, &in, &ns, err);
         return r < 0 ? r
                      : reply_info(call, userdata, ns, in->digest,
                                   &containerd__services__content__v1__info_response__descriptor,
@@ -169,10 +167,8 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__update_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__update_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r >= 0 && !in->info)
                 r = errmsg_set(err, -EINVAL, "\"\" failed validation");
         if (r >= 0)
@@ -279,10 +275,8 @@ static int list_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__list_content_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__list_content_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = content_record_list(d->st->md, ns, &v, &n, err);
         /* the matching records move to the front; the others are released */
@@ -319,11 +313,9 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__content__v1__delete_content_request__descriptor, msg,
-                        len, &in, err);
+                        len, &in, &ns, err);
         if (r < 0)
                 return r;
         r = digest_validate(in->digest, err);
@@ -408,10 +400,8 @@ static int read_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__read_content_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__read_content_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = record_get(d, ns, in->digest, &rec, err);
         if (r < 0)
@@ -490,10 +480,8 @@ static int status_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__status_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__status_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r < 0)
                 return r;
         sref = store_ref(ns, in->ref);
@@ -594,10 +582,8 @@ static int abort_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__content__v1__abort_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__content__v1__abort_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r < 0)
                 return r;
         sref = store_ref(ns, in->ref);

@@ -267,10 +267,8 @@ static int apply_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__diff__v1__apply_request__descriptor, msg, len,
-                               &in, err);
+        r = svc_request(call, &containerd__services__diff__v1__apply_request__descriptor, msg, len,
+                        &in, &ns, err);
         if (r >= 0 && (!in->diff || !in->diff->digest[0]))
                 r = errmsg_set(err, -EINVAL, "diff: descriptor missing");
         if (r >= 0 && media_type_kind(in->diff->media_type) != MEDIA_KIND_LAYER)
@@ -407,10 +405,8 @@ static int diff_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns, *media_type = NULL;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__diff__v1__diff_request__descriptor, msg, len,
-                               &in, err);
+        r = svc_request(call, &containerd__services__diff__v1__diff_request__descriptor, msg, len,
+                        &in, &ns, err);
         if (r >= 0)
                 r = diff_compression(in->media_type, &o.compression, &media_type, err);
         if (r < 0)

@@ -99,10 +99,8 @@ static int get_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__images__v1__get_image_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__images__v1__get_image_request__descriptor, msg,
+                        len, &in, &ns, err);
         return r < 0 ? r
                      : reply_image(
                                call, userdata, ns, in->name,
@@ -136,10 +134,8 @@ static int list_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__images__v1__list_images_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__images__v1__list_images_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = image_list(d->st->md, ns, &v, &n, err);
         o = xnew0(struct image_out, n + 1);
@@ -173,10 +169,8 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__images__v1__create_image_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__images__v1__create_image_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0 && !in->image)
                 r = errmsg_set(err, -EINVAL, "image name must not be empty");
         if (r >= 0)
@@ -246,10 +240,8 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__images__v1__update_image_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__images__v1__update_image_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0 && (!in->image || !in->image->name[0]))
                 r = errmsg_set(err, -EINVAL, "image name is required for update");
         if (r >= 0)
@@ -294,10 +286,8 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__images__v1__delete_image_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__images__v1__delete_image_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = image_delete(d->st->md, ns, in->name, err);
         if (r >= 0 && in->sync)

@@ -103,10 +103,8 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__leases__v1__create_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__leases__v1__create_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r < 0)
                 return r;
         id = in->id && in->id[0] ? xstrdup(in->id) : random_lease_id();
@@ -153,10 +151,8 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__leases__v1__delete_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__leases__v1__delete_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r < 0)
                 return r;
         r = lease_delete(d->st->md, ns, in->id, err);
@@ -195,10 +191,8 @@ static int list_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__leases__v1__list_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__leases__v1__list_request__descriptor, msg, len,
+                        &in, &ns, err);
         if (r >= 0)
                 r = lease_list(d->st->md, ns, &v, &n, err);
         if (r < 0)
@@ -283,11 +277,8 @@ static int list_resources_fn(struct grpc_call *call, const uint8_t *msg, size_t 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
-                        &containerd__services__leases__v1__list_resources_request__descriptor, msg,
-                        len, &in, err);
+        r = svc_request(call, &containerd__services__leases__v1__list_resources_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = lease_find(d, ns, in->id, &rec, err);
         lease_records_free(rec, rec ? 1 : 0);

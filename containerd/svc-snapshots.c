@@ -134,10 +134,8 @@ static int mounts_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         size_t n = 0;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__snapshots__v1__mounts_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__snapshots__v1__mounts_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         if (r >= 0)
@@ -160,11 +158,9 @@ static int commit_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__snapshots__v1__commit_snapshot_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = pick(d, in->snapshotter, &s, err);
         if (r < 0)
@@ -193,11 +189,9 @@ static int remove_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__snapshots__v1__remove_snapshot_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         if (r >= 0)
@@ -263,11 +257,9 @@ static int stat_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__snapshots__v1__stat_snapshot_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         return r < 0 ? r
@@ -330,11 +322,9 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__snapshots__v1__update_snapshot_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0 && (!in->info || !in->info->name[0]))
                 r = errmsg_set(err, -EINVAL, "snapshot name is required");
         if (r >= 0)
@@ -397,11 +387,9 @@ static int list_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(
+        r = svc_request(call,
                         &containerd__services__snapshots__v1__list_snapshots_request__descriptor,
-                        msg, len, &in, err);
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         if (r >= 0)
@@ -436,10 +424,8 @@ static int usage_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__snapshots__v1__usage_request__descriptor, msg,
-                               len, &in, err);
+        r = svc_request(call, &containerd__services__snapshots__v1__usage_request__descriptor, msg,
+                        len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         if (r >= 0)
@@ -457,10 +443,8 @@ static int cleanup_fn(struct grpc_call *call, const uint8_t *msg, size_t len, vo
         const char *ns;
         int r;
 
-        r = svc_namespace(call, &ns, err);
-        if (r >= 0)
-                r = svc_unpack(&containerd__services__snapshots__v1__cleanup_request__descriptor,
-                               msg, len, &in, err);
+        r = svc_request(call, &containerd__services__snapshots__v1__cleanup_request__descriptor,
+                        msg, len, &in, &ns, err);
         if (r >= 0)
                 r = pick(userdata, in->snapshotter, &s, err);
         return r < 0 ? r : svc_reply_empty(call);

@@ -175,3 +175,16 @@ int svc_lease_add(struct grpc_call *call, struct daemon *d, const char *ns, cons
                 return 0;
         return lease_add_resource(d->st->md, ns, lease, type, id, err);
 }
+
+int svc_request(struct grpc_call *call, const ProtobufCMessageDescriptor *d, const uint8_t *msg,
+                size_t len, void *ret, const char **ret_ns, struct errmsg *err)
+{
+        const char *ns;
+        int r = svc_namespace(call, &ns, err);
+
+        if (r >= 0)
+                r = svc_unpack(d, msg, len, ret, err);
+        if (r >= 0)
+                *ret_ns = ns;
+        return r;
+}

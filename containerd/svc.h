@@ -78,3 +78,7 @@ const char *svc_label_field(const char *field, char *const *labels);
  * 0 when it names none. */
 int svc_lease_add(struct grpc_call *call, struct daemon *d, const char *ns, const char *type,
                   const char *id, struct errmsg *err);
+
+/* svc_namespace() then svc_unpack() of the request: what nearly every handler starts with. */
+int svc_request(struct grpc_call *call, const ProtobufCMessageDescriptor *d, const uint8_t *msg,
+                size_t len, void *ret, const char **ret_ns, struct errmsg *err);
