@@ -11,6 +11,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
+#include "containerd/events.h"
+#include "containerd/task.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/ttrpc.h"
@@ -24,6 +26,7 @@ static const struct grpc_method *const service_tables[] = {
         svc_version_methods,    svc_introspection_methods, svc_namespaces_methods,
         svc_containers_methods, svc_content_methods,       svc_leases_methods,
         svc_images_methods,     svc_snapshots_methods,     svc_diff_methods,
+        svc_events_methods,     svc_tasks_methods,
 };
 
 /* containerd's errdefs end every error message with the name of its kind ("container
@@ -190,12 +193,17 @@ static int serve(struct daemon *d, struct errmsg *err)
                 r = evloop_add(d->loop, sfd, EPOLLIN, on_signal, d);
         if (r < 0)
                 return errmsg_set(err, r, "event loop: %s", strerror(-r));
-        r = listen_grpc(d, methods, err);
+        r = task_table_new(d->loop,
+                           &(struct task_table_opts){.state = d->o.state, .address = d->o.address},
+                           d->events, &d->tasks, err);
+        if (r >= 0)
+                r = listen_grpc(d, methods, err);
         if (r < 0)
                 return r;
         log_info("serving containerd's API on %s (root %s, state %s)", d->o.address, d->o.root,
                  d->o.state);
         r = evloop_run(d->loop);
+        d->tasks = task_table_free(d->tasks); /* answers pending Waits: before the server */
         d->grpc = grpc_server_free(d->grpc);
         (void) unlink(d->o.address);
         return r < 0 ? errmsg_set(err, r, "event loop: %s", strerror(-r)) : 0;
@@ -203,13 +211,15 @@ static int serve(struct daemon *d, struct errmsg *err)
 
 int daemon_run(const struct daemon_opts *o, struct errmsg *err)
 {
-        struct daemon d = {.o = *o};
+        struct daemon d = {.o = *o, .events = events_new()};
         int r;
 
         r = open_store(&d, err);
         if (r >= 0)
                 r = serve(&d, err);
+        d.tasks = task_table_free(d.tasks);
         d.grpc = grpc_server_free(d.grpc);
+        d.events = events_free(d.events); /* after the calls that subscribed */
         d.loop = evloop_free(d.loop);
         d.st = store_free(d.st);
         return r;

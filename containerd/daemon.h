@@ -6,6 +6,9 @@
  */
 #pragma once
 
+struct events;
+struct task_table;
+
 #include "containerd/store.h"
 #include "lib/evloop.h"
 #include "lib/grpc.h"
@@ -26,6 +29,8 @@ struct daemon_opts {
 struct daemon {
         struct daemon_opts o;
         struct store *st;
+        struct events *events;    /* the event exchange (events.h) */
+        struct task_table *tasks; /* the tasks and their shims (task.h) */
         struct evloop *loop;
         struct grpc_server *grpc;
         char uuid[37]; /* Introspection/Server: stable across restarts (kept in root) */
@@ -44,3 +49,5 @@ extern const struct grpc_method svc_leases_methods[];
 extern const struct grpc_method svc_images_methods[];
 extern const struct grpc_method svc_snapshots_methods[];
 extern const struct grpc_method svc_diff_methods[];
+extern const struct grpc_method svc_events_methods[];
+extern const struct grpc_method svc_tasks_methods[];

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* containerd.services.namespaces.v1.Namespaces over the metadata (metadata.h). */
+#include "containerd/events.h"
+#include "containerd/events/namespace.pb-c.h"
 #include "containerd/services/namespaces/v1/namespace.pb-c.h"
 #include "containerd/svc.h"
 #include "lib/strv.h"
@@ -113,6 +115,32 @@ static int reply_namespace(struct grpc_call *call, struct daemon *d, const char 
         return r;
 }
 
+/*
+ * /namespaces/create and /namespaces/update, as containerd publishes them: under the caller's
+ * namespace (none: nothing published, where containerd would fail the call after the change),
+ * with the request's name and labels. Create and Update events have the same layout.
+ */
+static void publish_change(struct grpc_call *call, struct daemon *d, const char *topic,
+                           const ProtobufCMessageDescriptor *desc,
+                           const Containerd__Services__Namespaces__V1__Namespace *in)
+{
+        Containerd__Events__NamespaceCreate ev = CONTAINERD__EVENTS__NAMESPACE_CREATE__INIT;
+        _cleanup_strv_ char **labels =
+                svc_labels_from_map((void *const *) in->labels, in->n_labels);
+        const char *ns;
+        size_t n;
+
+        if (svc_namespace(call, &ns, NULL) < 0)
+                return;
+        ev.base.descriptor = desc;
+        ev.name = in->name;
+        ev.labels = (Containerd__Events__NamespaceCreate__LabelsEntry **) svc_map_from_labels(
+                labels, &containerd__events__namespace_create__labels_entry__descriptor, &n);
+        ev.n_labels = n;
+        (void) events_publish(d->events, ns, topic, &ev.base);
+        svc_map_free((void **) ev.labels, ev.n_labels);
+}
+
 static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                      struct errmsg *err)
 {
@@ -130,6 +158,9 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         labels = svc_labels_from_map((void *const *) in->namespace_->labels,
                                      in->namespace_->n_labels);
         r = namespace_create(d->st->md, in->namespace_->name, labels, err);
+        if (r >= 0)
+                publish_change(call, d, "/namespaces/create",
+                               &containerd__events__namespace_create__descriptor, in->namespace_);
         return r < 0 ? r
                      : reply_namespace(
                                call, d, in->namespace_->name,
@@ -197,6 +228,9 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                 r = updated_labels(d, in, &labels, err);
         if (r >= 0)
                 r = namespace_set_labels(d->st->md, in->namespace_->name, labels, err);
+        if (r >= 0)
+                publish_change(call, d, "/namespaces/update",
+                               &containerd__events__namespace_update__descriptor, in->namespace_);
         return r < 0 ? r
                      : reply_namespace(
                                call, d, in->namespace_->name,
@@ -215,6 +249,13 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                        msg, len, &in, err);
         if (r >= 0)
                 r = namespace_delete(d->st->md, in->name, err);
+        if (r >= 0) {
+                Containerd__Events__NamespaceDelete ev = CONTAINERD__EVENTS__NAMESPACE_DELETE__INIT;
+
+                /* containerd publishes it under the deleted namespace */
+                ev.name = in->name;
+                (void) events_publish(d->events, in->name, "/namespaces/delete", &ev.base);
+        }
         return r < 0 ? r : svc_reply_empty(call);
 }
 

@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Tasks on berth-containerd, driven by the real ctr (containerd 1.6): `ctr run` through
+containerd-shim-runc-v2 (Debian's, with Debian's runc) and through our shim as
+io.containerd.berth.v2 (berth-containerd-shim with berth-runc), found on the daemon's PATH
+as containerd finds shims. Each test works in a namespace of its own and leaves no task,
+shim, mount, bundle or shim socket behind; the daemon's log must hold no sanitizer report
+(BERTH_BUILD=build-asan).
+"""
+
+import os
+import select
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import Daemon, make_workdir, pids_mentioning, remove_workdir, run, wait_for
+from test_berth_containerd_ctr import REPO, daemon_path
+
+pytestmark = pytest.mark.interop
+
+IMAGE = "docker.io/library/busybox:latest"
+RUNC_SHIM = "io.containerd.runc.v2"
+BERTH_SHIM = "io.containerd.berth.v2"
+SHIM_SOCKETS = "/run/containerd/s"
+RUNC_ROOT = "/run/containerd/runc"
+
+
+def build_dir():
+    return os.path.abspath(os.environ.get("BERTH_BUILD") or os.path.join(REPO, "build-release"))
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def shim_sockets():
+    try:
+        return set(os.listdir(SHIM_SOCKETS))
+    except FileNotFoundError:
+        return set()
+
+
+class Tasks:
+    """berth-containerd with containerd-shim-berth-v2 and berth-runc on its PATH."""
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.address = os.path.join(workdir, "c.sock")
+        self.state = os.path.join(workdir, "state")
+        self.ns = "t" + uuid.uuid4().hex[:12]
+        bin_dir = os.path.join(workdir, "bin")
+        os.makedirs(bin_dir)
+        build = build_dir()
+        os.symlink(os.path.join(build, "shim", "berth-containerd-shim"),
+                   os.path.join(bin_dir, "containerd-shim-berth-v2"))
+        os.symlink(os.path.join(build, "runc", "berth-runc"), os.path.join(bin_dir, "berth-runc"))
+        env = dict(os.environ, PATH=bin_dir + ":" + os.environ.get("PATH", ""))
+        self.daemon = Daemon("berth-containerd", workdir,
+                             [daemon_path(), "--address", self.address, "--root",
+                              os.path.join(workdir, "root"), "--state", self.state,
+                              "--log-level", "debug"], env=env)
+        self.daemon.wait_ready(lambda: self.ctr("version").returncode == 0)
+
+    def ctr(self, *args, timeout=60):
+        return run(["ctr", "--address", self.address, "--namespace", self.ns, *args],
+                   timeout=timeout)
+
+    def ok(self, *args, **kw):
+        p = self.ctr(*args, **kw)
+        assert p.returncode == 0, f"ctr {' '.join(args)}: {p.returncode}\n{p.stderr}"
+        return p.stdout
+
+    def tasks(self):
+        """{id: (pid, status)} from `ctr task ls`."""
+        out = {}
+        for line in self.ok("task", "ls").splitlines()[1:]:
+            f = line.split()
+            out[f[0]] = (int(f[1]), f[2])
+        return out
+
+    def cleanup(self):
+        """Kills and removes what a failed test left."""
+        for tid in self.tasks():
+            self.ctr("task", "kill", "-s", "SIGKILL", tid)
+            wait_for(lambda: self.tasks().get(tid, (0, "STOPPED"))[1] == "STOPPED", timeout=20,
+                     interval=0.1, what=f"task {tid} to stop")
+            self.ok("task", "rm", tid)
+        for line in self.ok("containers", "ls", "-q").splitlines():
+            self.ok("containers", "rm", line.strip())
+
+    def stop(self):
+        self.daemon.stop()
+
+
+@pytest.fixture
+def berth(image_tar):
+    path = daemon_path()
+    assert os.access(path, os.X_OK), f"{path} is not built"
+    workdir = make_workdir("btbt-")
+    sockets = shim_sockets()
+    d = None
+    try:
+        d = Tasks(workdir)
+        d.ok("images", "import", image_tar)
+        yield d
+        d.cleanup()
+        # both shims give runc --root /run/containerd/runc/<namespace>; runc leaves it
+        try:
+            os.rmdir(os.path.join(RUNC_ROOT, d.ns))
+        except OSError:
+            pass
+        bundles = os.path.join(d.state, "io.containerd.runtime.v2.task", d.ns)
+        assert not os.path.isdir(bundles) or not os.listdir(bundles), os.listdir(bundles)
+        assert shim_sockets() <= sockets, shim_sockets() - sockets
+        d.stop()
+        with open(d.daemon.log, errors="replace") as f:
+            log = f.read()
+        assert "Sanitizer" not in log and "runtime error:" not in log, log[-4000:]
+    finally:
+        if d:
+            d.stop()
+        remove_workdir(workdir)
+
+
+@pytest.fixture(params=[RUNC_SHIM, BERTH_SHIM])
+def shim(request):
+    if request.param == RUNC_SHIM:
+        for tool in ("containerd-shim-runc-v2", "runc"):
+            if subprocess.run(["sh", "-c", f"command -v {tool}"],
+                              capture_output=True).returncode != 0:
+                pytest.skip(f"{tool} is not installed")
+    else:
+        for rel in ("shim/berth-containerd-shim", "runc/berth-runc"):
+            if not os.access(os.path.join(build_dir(), rel), os.X_OK):
+                pytest.skip(f"{rel} is not built")
+    return request.param
+
+
+def test_run_rm_echo(berth, shim):
+    out = berth.ok("run", "--rm", "--runtime", shim, IMAGE, "c1", "echo", "ok")
+    assert out == "ok\n", out
+    assert berth.tasks() == {}
+    assert berth.ok("containers", "ls", "-q") == ""
+
+
+def test_run_exit_code(berth, shim):
+    p = berth.ctr("run", "--rm", "--runtime", shim, IMAGE, "c1", "sh", "-c", "exit 3")
+    assert p.returncode == 3, (p.returncode, p.stderr)
+    assert berth.tasks() == {}
+
+
+def test_run_detached_ls_ps_kill_rm(berth, shim):
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    tasks = berth.tasks()
+    assert list(tasks) == ["c1"] and tasks["c1"][1] == "RUNNING", tasks
+    pid = tasks["c1"][0]
+    ps = berth.ok("task", "ps", "c1").splitlines()
+    assert ps[0].split() == ["PID", "INFO"] and int(ps[1].split()[0]) == pid, ps
+    # a running task cannot be removed
+    assert berth.ctr("task", "rm", "c1").returncode != 0
+    berth.ok("task", "kill", "-s", "SIGKILL", "c1")
+    wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
+             what="c1 to stop")
+    assert not os.path.exists(f"/proc/{pid}")
+    berth.ok("task", "rm", "c1")
+    assert berth.tasks() == {}
+    berth.ok("containers", "rm", "c1")
+    assert berth.ok("containers", "ls", "-q") == ""
+
+
+def test_task_errors(berth):
+    p = berth.ctr("task", "kill", "nope")
+    assert p.returncode != 0 and "not found" in p.stderr, p.stderr
+    p = berth.ctr("task", "rm", "nope")
+    assert p.returncode != 0 and "not found" in p.stderr, p.stderr
+    berth.ok("containers", "create", "--runtime", "io.containerd.nosuch.v9", IMAGE, "c2")
+    p = berth.ctr("task", "start", "c2")
+    assert p.returncode != 0 and "containerd-shim-nosuch-v9" in p.stderr, p.stderr
+    assert berth.tasks() == {}
+    berth.ok("containers", "rm", "c2")
+
+
+def test_shim_events_reach_ctr_events(berth, shim):
+    """The shim Forwards its events to <address>.ttrpc; `ctr events` sees them."""
+    events = subprocess.Popen(["ctr", "--address", berth.address, "--namespace", berth.ns,
+                               "events"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: berth.ctr("version").returncode == 0, timeout=10, interval=0.1,
+                 what="daemon")
+        berth.ok("run", "--rm", "--runtime", shim, IMAGE, "c1", "true")
+
+        def topics():
+            return [t for t in ("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete")
+                    if t in seen]
+        seen = ""
+        while len(topics()) < 4:
+            ready, _, _ = select.select([events.stdout], [], [], 10)
+            assert ready, f"events so far:\n{seen}"
+            seen += os.read(events.stdout.fileno(), 65536).decode(errors="replace")
+    finally:
+        events.kill()
+        events.wait()
+    assert all(f" {berth.ns} " in line for line in seen.splitlines() if "/tasks/" in line), seen
+
+
+def test_dead_shim_is_cleaned_up(berth, shim):
+    """A shim killed under its task: the next call notices, runs `<shim> delete` (the
+    container goes) and removes the task, as containerd does when a shim's connection closes."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    pid = berth.tasks()["c1"][0]
+    shims = [p for p in pids_mentioning(berth.dir) if b"-id\0c1\0" in cmdline(p)]
+    assert shims, "no shim for c1"
+    for p in shims:
+        os.kill(p, signal.SIGKILL)
+    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in shims), timeout=10,
+             interval=0.1, what="the shim to exit")
+    assert berth.tasks() == {}
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10, interval=0.1,
+             what="the container's process to go")
+    p = berth.ctr("task", "rm", "c1")
+    assert p.returncode != 0 and "not found" in p.stderr, p.stderr
+    berth.ok("containers", "rm", "c1")
+
+
+def test_exec_pause_resume_metrics(berth, shim):
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    p = berth.ctr("task", "exec", "--exec-id", "e1", "c1", "sh", "-c", "echo hi; exit 4")
+    assert (p.returncode, p.stdout) == (4, "hi\n"), (p.returncode, p.stdout, p.stderr)
+    berth.ok("task", "pause", "c1")
+    assert berth.tasks()["c1"][1] == "PAUSED"
+    berth.ok("task", "resume", "c1")
+    assert berth.tasks()["c1"][1] == "RUNNING"
+    out = berth.ok("task", "metrics", "c1")
+    assert out.split()[:2] == ["ID", "TIMESTAMP"] and "\nc1 " in out, out
+    berth.ok("task", "kill", "-s", "SIGKILL", "c1")
+    wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
+             what="c1 to stop")
+    berth.ok("task", "rm", "c1")
+    berth.ok("containers", "rm", "c1")
