@@ -196,8 +196,10 @@ static int serve(struct daemon *d, struct errmsg *err)
         r = task_table_new(d->loop,
                            &(struct task_table_opts){.state = d->o.state, .address = d->o.address},
                            d->events, &d->tasks, err);
-        if (r >= 0)
+        if (r >= 0) {
+                task_table_load(d->tasks);
                 r = listen_grpc(d, methods, err);
+        }
         if (r < 0)
                 return r;
         log_info("serving containerd's API on %s (root %s, state %s)", d->o.address, d->o.root,

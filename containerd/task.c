@@ -6,6 +6,7 @@
  */
 #include "containerd/task.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -25,6 +26,13 @@
 #include "lib/xalloc.h"
 
 extern char **environ;
+
+/* The bundle's file naming the shim's executable (containerd 1.6 writes it for a runtime given
+ * as a path; we write it always, so that a restart knows each task's shim), and the one where
+ * the shim writes its ttrpc address. */
+#define SHIM_BINARY_FILE  "shim-binary-path"
+#define SHIM_ADDRESS_FILE "address"
+#define BUNDLE_FILE_MAX   (PATH_MAX + 64)
 
 struct async_call;
 struct forwarded;
@@ -581,6 +589,16 @@ static char *strip(char *s)
         return s;
 }
 
+static void task_append(struct task_table *t, struct task *task)
+{
+        struct task **p = &t->head;
+
+        task->next = NULL;
+        while (*p)
+                p = &(*p)->next;
+        *p = task;
+}
+
 int task_start_shim(struct task_table *t, const struct task_create_opts *o, struct task **ret,
                     struct errmsg *err)
 {
@@ -596,6 +614,13 @@ int task_start_shim(struct task_table *t, const struct task_create_opts *o, stru
                 return r;
         bundle = xasprintf("%s/io.containerd.runtime.v2.task/%s/%s", t->state, o->ns, o->id);
         r = make_bundle(bundle, o, &log_fd, err);
+        if (r >= 0) {
+                _cleanup_free_ char *path = xasprintf("%s/" SHIM_BINARY_FILE, bundle);
+
+                r = write_file_replace_at(AT_FDCWD, path, binary, strlen(binary), 0600);
+                if (r < 0)
+                        (void) errmsg_set(err, r, "%s: %s", path, strerror(-r));
+        }
         if (r < 0)
                 goto undo_bundle;
         r = run_shim(t,
@@ -634,14 +659,7 @@ int task_start_shim(struct task_table *t, const struct task_create_opts *o, stru
                 goto undo_log;
         }
         (void) evloop_add(t->loop, log_fd, EPOLLIN, on_shim_log, task);
-        task->next = NULL;
-        {
-                struct task **p = &t->head;
-
-                while (*p)
-                        p = &(*p)->next;
-                *p = task;
-        }
+        task_append(t, task);
         *ret = task;
         return 0;
 
@@ -709,6 +727,14 @@ void task_destroy_dead(struct task *task, uint32_t *ret_exit_status, struct time
         if (strncmp(task->address, "unix://", STRLEN("unix://")) == 0)
                 (void) unlink(task->address + STRLEN("unix://"));
         task_remove(task);
+}
+
+static void task_destroy_silently(struct task *task)
+{
+        uint32_t exit_status;
+        struct timespec exited_at;
+
+        task_destroy_dead(task, &exit_status, &exited_at);
 }
 
 void task_destroy(struct task *task)
@@ -815,4 +841,125 @@ int task_call_async(struct task *task, const char *method, const uint8_t *payloa
         c->next = t->calls;
         t->calls = c;
         return 0;
+}
+
+/* --- a restart: the bundles left by the previous daemon ------------------------------- */
+
+static char *read_bundle_file(const char *bundle, const char *name)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s", bundle, name), *text = NULL;
+        size_t len;
+
+        if (read_file_at(AT_FDCWD, path, BUNDLE_FILE_MAX, &text, &len) < 0)
+                return NULL;
+        return xstrdup(strip(text));
+}
+
+/* Asks the shim for the task's state: it answers when it is alive (containerd's loadShim
+ * connects and calls Connect; State tells the same and is what every shim serves). */
+static int probe_shim(struct task *task, struct errmsg *err)
+{
+        Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+        Containerd__Task__V2__StateResponse *st;
+        _cleanup_free_ uint8_t *buf = NULL, *answer = NULL;
+        size_t len, answer_len;
+        int r;
+
+        req.id = task->id;
+        req.exec_id = (char *) "";
+        len = protobuf_c_message_get_packed_size(&req.base);
+        buf = xmalloc(len ? len : 1);
+        (void) protobuf_c_message_pack(&req.base, buf);
+        r = task_call(task, "State", buf, len, &answer, &answer_len, err);
+        if (r < 0)
+                return r;
+        st = containerd__task__v2__state_response__unpack(NULL, answer_len, answer);
+        if (!st)
+                return errmsg_set(err, -EIO, "state: undecodable answer");
+        log_info("task %s/%s: shim %s reconnected, pid %u, status %d", task->ns, task->id,
+                 task->address, st->pid, (int) st->status);
+        containerd__task__v2__state_response__free_unpacked(st, NULL);
+        return 0;
+}
+
+/* One bundle (containerd's loadShims): the task back in the table when its shim answers,
+ * else the shim's delete and the bundle removed (cleanupAfterDeadShim). */
+static void load_bundle(struct task_table *t, const char *ns, const char *id)
+{
+        _cleanup_free_ char *bundle =
+                xasprintf("%s/io.containerd.runtime.v2.task/%s/%s", t->state, ns, id);
+        _cleanup_free_ char *binary = read_bundle_file(bundle, SHIM_BINARY_FILE);
+        _cleanup_free_ char *address = read_bundle_file(bundle, SHIM_ADDRESS_FILE);
+        _cleanup_free_ char *log_path = xasprintf("%s/log", bundle);
+        struct errmsg err = {0};
+        struct task *task;
+        int r;
+
+        task = xnew0(struct task, 1);
+        *task = (struct task){
+                .ns = xstrdup(ns),
+                .id = xstrdup(id),
+                .bundle = TAKE_PTR(bundle),
+                .address = address ? TAKE_PTR(address) : xstrdup(""),
+                .binary = binary ? TAKE_PTR(binary) : xstrdup(""),
+                .log_fd = -EBADF,
+                .table = t,
+        };
+        task_append(t, task);
+        if (!*task->address)
+                r = errmsg_set(&err, -ENOENT, "no address file");
+        else if ((r = ttrpc_client_connect(task->address, &task->client, &err)) >= 0)
+                r = probe_shim(task, &err);
+        if (r < 0 && !*task->binary) {
+                /* a bundle of a daemon that did not keep the binary: nothing to run */
+                log_warn("task %s/%s: shim %s: %s: removing the bundle", ns, id, task->address,
+                         err.msg);
+                task_remove(task);
+                return;
+        }
+        if (r < 0) {
+                log_warn("task %s/%s: shim %s: %s: cleaning up", ns, id, task->address, err.msg);
+                task_destroy_silently(task);
+                return;
+        }
+        task->log_fd = open(log_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (task->log_fd >= 0)
+                (void) evloop_add(t->loop, task->log_fd, EPOLLIN, on_shim_log, task);
+        else
+                task->log_fd = -EBADF;
+}
+
+static bool is_hidden(const struct dirent *de)
+{
+        return de->d_name[0] == '.' || de->d_type != DT_DIR;
+}
+
+static void load_namespace(struct task_table *t, const char *ns)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/io.containerd.runtime.v2.task/%s", t->state, ns);
+        struct dirent **ids = NULL;
+        int n;
+
+        n = scandir(dir, &ids, NULL, alphasort);
+        for (int i = 0; i < n; i++) {
+                if (!is_hidden(ids[i]))
+                        load_bundle(t, ns, ids[i]->d_name);
+                free(ids[i]);
+        }
+        free(ids);
+}
+
+void task_table_load(struct task_table *t)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/io.containerd.runtime.v2.task", t->state);
+        struct dirent **nss = NULL;
+        int n;
+
+        n = scandir(dir, &nss, NULL, alphasort);
+        for (int i = 0; i < n; i++) {
+                if (!is_hidden(nss[i]))
+                        load_namespace(t, nss[i]->d_name);
+                free(nss[i]);
+        }
+        free(nss);
 }

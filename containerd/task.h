@@ -58,6 +58,14 @@ int task_table_new(struct evloop *loop, const struct task_table_opts *o, struct 
 struct task_table *task_table_free(struct task_table *t);
 DEFINE_CLEANUP_FUNC(struct task_table, task_table_free)
 
+/*
+ * At start, as containerd 1.6 does (runtime/v2/shim_load.go): each bundle left under
+ * <state>/io.containerd.runtime.v2.task/<ns>/<id> whose shim answers (its "address" file) goes
+ * back into the table; one whose shim is gone is cleaned up (task_destroy_dead()). Problems are
+ * logged, not returned: a bundle never keeps the daemon from starting.
+ */
+void task_table_load(struct task_table *t);
+
 /* The task (borrowed, owned by the table) or NULL. */
 struct task *task_find(struct task_table *t, const char *ns, const char *id);
 /* Tasks in ns in creation order: the table's, borrowed; *ret_n set. The array is the caller's. */

@@ -61,11 +61,23 @@ class Tasks:
                    os.path.join(bin_dir, "containerd-shim-berth-v2"))
         os.symlink(os.path.join(build, "runc", "berth-runc"), os.path.join(bin_dir, "berth-runc"))
         env = dict(os.environ, PATH=bin_dir + ":" + os.environ.get("PATH", ""))
-        self.daemon = Daemon("berth-containerd", workdir,
-                             [daemon_path(), "--address", self.address, "--root",
-                              os.path.join(workdir, "root"), "--state", self.state,
-                              "--log-level", "debug"], env=env)
+        self.argv = [daemon_path(), "--address", self.address, "--root",
+                     os.path.join(workdir, "root"), "--state", self.state, "--log-level", "debug"]
+        self.env = env
+        self.start()
+
+    def start(self):
+        self.daemon = Daemon("berth-containerd", self.dir, self.argv, env=self.env)
         self.daemon.wait_ready(lambda: self.ctr("version").returncode == 0)
+
+    def crash_and_restart(self, while_down=None):
+        """SIGKILL the daemon (its shims stay), run while_down, start it again on the same
+        root, state and address."""
+        self.daemon.proc.send_signal(signal.SIGKILL)
+        self.daemon.proc.wait()
+        if while_down:
+            while_down()
+        self.start()
 
     def ctr(self, *args, timeout=60):
         return run(["ctr", "--address", self.address, "--namespace", self.ns, *args],
@@ -242,4 +254,57 @@ def test_exec_pause_resume_metrics(berth, shim):
     wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
              what="c1 to stop")
     berth.ok("task", "rm", "c1")
+    berth.ok("containers", "rm", "c1")
+
+
+def test_restart_reconnects_running_task(berth, shim):
+    """berth-containerd killed with SIGKILL and started again: the task is back, RUNNING with
+    the same pid, and exec, kill, rm work through the reconnected shim."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    pid = berth.tasks()["c1"][0]
+    berth.crash_and_restart()
+    assert berth.tasks() == {"c1": (pid, "RUNNING")}
+    p = berth.ctr("task", "exec", "--exec-id", "e1", "c1", "sh", "-c", "echo hi; exit 4")
+    assert (p.returncode, p.stdout) == (4, "hi\n"), (p.returncode, p.stdout, p.stderr)
+    berth.ok("task", "kill", "-s", "SIGKILL", "c1")
+    wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
+             what="c1 to stop")
+    assert not os.path.exists(f"/proc/{pid}")
+    p = berth.ctr("task", "rm", "c1")
+    assert p.returncode == 0 and "non-zero exit code 137" in p.stderr, p.stderr
+    assert berth.tasks() == {}
+    berth.ok("containers", "rm", "c1")
+
+
+def test_restart_reports_exit_while_down(berth, shim):
+    """A container that exits while berth-containerd is down is STOPPED with its exit status
+    after the restart (its shim kept it)."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sh", "-c", "sleep 2; exit 7")
+    pid = berth.tasks()["c1"][0]
+    berth.crash_and_restart(lambda: wait_for(lambda: not os.path.exists(f"/proc/{pid}"),
+                                             timeout=20, interval=0.1, what="c1 to exit"))
+    assert berth.tasks() == {"c1": (pid, "STOPPED")}
+    p = berth.ctr("task", "rm", "c1")
+    assert p.returncode == 0 and "non-zero exit code 7\"" in p.stderr, p.stderr
+    assert berth.tasks() == {}
+    berth.ok("containers", "rm", "c1")
+
+
+def test_restart_cleans_up_dead_shim(berth, shim):
+    """A shim that died while berth-containerd was down: at start its bundle is cleaned up
+    (`<shim> delete`, the container goes) and the task is not listed."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    pid = berth.tasks()["c1"][0]
+    shims = [p for p in pids_mentioning(berth.dir) if b"-id\0c1\0" in cmdline(p)]
+    assert shims, "no shim for c1"
+
+    def kill_shims():
+        for p in shims:
+            os.kill(p, signal.SIGKILL)
+        wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in shims), timeout=10,
+                 interval=0.1, what="the shim to exit")
+    berth.crash_and_restart(kill_shims)
+    assert berth.tasks() == {}
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10, interval=0.1,
+             what="the container's process to go")
     berth.ok("containers", "rm", "c1")
