@@ -9,6 +9,9 @@
  */
 #include "evloop.h"
 
+#include <sys/socket.h>
+
+#include "log.h"
 #include "xalloc.h"
 
 #define EVLOOP_BATCH 64
@@ -183,4 +186,20 @@ void evloop_exit(struct evloop *loop, int code)
 {
         loop->is_exiting = true;
         loop->exit_code = code;
+}
+
+void evloop_accept_batch(int listen_fd, evloop_accept_fn fn, void *userdata, const char *what)
+{
+        for (int i = 0; i < 16; i++) {
+                int cfd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+                if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+                        continue;
+                if (cfd < 0) {
+                        if (errno != EAGAIN)
+                                log_debug("%s: accept: %s", what, strerror(errno));
+                        return;
+                }
+                fn(userdata, cfd);
+        }
 }

@@ -44,3 +44,11 @@ void evloop_exit(struct evloop *loop, int code);
  * stays pending for evloop_run(). Not callable from a callback.
  */
 int evloop_step(struct evloop *loop, int timeout_ms);
+
+/*
+ * For a listening socket's handler: accepts up to a few connections (O_CLOEXEC|O_NONBLOCK) and
+ * hands each to fn, so that a flood of connects does not starve the loop's other fds. what
+ * names the server in debug logs.
+ */
+typedef void (*evloop_accept_fn)(void *userdata, int fd);
+void evloop_accept_batch(int listen_fd, evloop_accept_fn fn, void *userdata, const char *what);

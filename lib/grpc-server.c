@@ -1157,25 +1157,16 @@ static void server_accept_one(struct grpc_server *s, int fd)
         conn_run(conn);
 }
 
+static void accept_one(void *userdata, int fd)
+{
+        server_accept_one(userdata, fd);
+}
+
 static void server_accept(struct evloop *loop, int fd, uint32_t events, void *userdata)
 {
-        struct grpc_server *s = userdata;
-
         (void) loop;
         (void) events;
-        /* a few per wake-up, so that a flood of connects does not starve the others */
-        for (int i = 0; i < 16; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-                if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
-                        continue;
-                if (cfd < 0) {
-                        if (errno != EAGAIN)
-                                log_debug("grpc: accept: %s", strerror(errno));
-                        return;
-                }
-                server_accept_one(s, cfd);
-        }
+        evloop_accept_batch(fd, accept_one, userdata, "grpc");
 }
 
 /* The deadline timer: ends the calls whose deadline passed. */
