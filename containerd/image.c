@@ -18,18 +18,6 @@
 
 #define LEASE_LIFETIME_S 3600
 
-void image_chain_id(const char *parent, const char *diff_id, char ret[DIGEST_STR_MAX])
-{
-        _cleanup_free_ char *text = NULL;
-
-        if (!parent) {
-                (void) snprintf(ret, DIGEST_STR_MAX, "%s", diff_id);
-                return;
-        }
-        text = xasprintf("%s %s", parent, diff_id);
-        digest_bytes(text, strlen(text), ret);
-}
-
 int image_read_blob(struct store *st, const char *digest, size_t max, char **ret, size_t *ret_len,
                     struct errmsg *err)
 {

@@ -21,10 +21,6 @@
 #define LABEL_UNCOMPRESSED    "containerd.io/uncompressed"
 #define CONFIG_MAX_BYTES      (8u << 20)
 
-/* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))
- * (image-spec config.md). parent NULL for the bottom layer. */
-void image_chain_id(const char *parent, const char *diff_id, char ret[DIGEST_STR_MAX]);
-
 /* Reads a whole blob (at most max bytes: -EFBIG past it) into a NUL-terminated buffer. */
 int image_read_blob(struct store *st, const char *digest, size_t max, char **ret, size_t *ret_len,
                     struct errmsg *err);

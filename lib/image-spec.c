@@ -1049,3 +1049,15 @@ const struct oci_descriptor *oci_index_select(const struct oci_index *idx,
         oci_platform_release(&w);
         return best;
 }
+
+void image_chain_id(const char *parent, const char *diff_id, char ret[DIGEST_STR_MAX])
+{
+        _cleanup_free_ char *text = NULL;
+
+        if (!parent) {
+                (void) snprintf(ret, DIGEST_STR_MAX, "%s", diff_id);
+                return;
+        }
+        text = xasprintf("%s %s", parent, diff_id);
+        digest_bytes(text, strlen(text), ret);
+}

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "digest.h"
 #include "errmsg.h"
 
 /* The largest manifest, index or config accepted. */
@@ -217,3 +218,7 @@ bool oci_platform_matches(const struct oci_platform *want, const struct oci_plat
  */
 const struct oci_descriptor *oci_index_select(const struct oci_index *idx,
                                               const struct oci_platform *want);
+
+/* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))
+ * (image-spec config.md). parent NULL for the bottom layer. */
+void image_chain_id(const char *parent, const char *diff_id, char ret[DIGEST_STR_MAX]);
