@@ -11,7 +11,7 @@ py=/usr/bin/python3
 sh scripts/deps.sh
 
 echo "== formatting (clang-format, .clang-format)"
-find lib runc shim containerd tests -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
+find lib runc shim containerd ctr tests -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
 
 build() { # DIR [meson options...]
         dir=$1
