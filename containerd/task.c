@@ -737,13 +737,14 @@ static void task_destroy_silently(struct task *task)
         task_destroy_dead(task, &exit_status, &exited_at);
 }
 
-void task_destroy(struct task *task)
+/* Asks the shim to exit (task.v2 Shutdown); it removes its socket and its connection breaks
+ * as it goes. */
+static void shim_shutdown(struct task *task)
 {
         Containerd__Task__V2__ShutdownRequest req = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
         uint8_t buf[1024], *answer = NULL;
         size_t len, answer_len;
 
-        /* Shutdown: the shim exits and removes its socket; its connection breaks as it goes */
         req.id = task->id;
         len = protobuf_c_message_get_packed_size(&req.base);
         if (len <= sizeof(buf)) {
@@ -751,6 +752,11 @@ void task_destroy(struct task *task)
                 if (task_call(task, "Shutdown", buf, len, &answer, &answer_len, NULL) >= 0)
                         free(answer);
         }
+}
+
+void task_destroy(struct task *task)
+{
+        shim_shutdown(task);
         if (strncmp(task->address, "unix://", STRLEN("unix://")) == 0)
                 (void) unlink(task->address + STRLEN("unix://"));
         task_remove(task);
@@ -906,6 +912,13 @@ static void load_bundle(struct task_table *t, const char *ns, const char *id)
                 .table = t,
         };
         task_append(t, task);
+        /* Before anything else, as containerd's openShimLog: a shim that was starting when
+         * the daemon died blocks opening the write side of its log until a reader comes. */
+        task->log_fd = open(log_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (task->log_fd >= 0)
+                (void) evloop_add(t->loop, task->log_fd, EPOLLIN, on_shim_log, task);
+        else
+                task->log_fd = -EBADF;
         if (!*task->address)
                 r = errmsg_set(&err, -ENOENT, "no address file");
         else if ((r = ttrpc_client_connect(task->address, &task->client, &err)) >= 0)
@@ -919,14 +932,13 @@ static void load_bundle(struct task_table *t, const char *ns, const char *id)
         }
         if (r < 0) {
                 log_warn("task %s/%s: shim %s: %s: cleaning up", ns, id, task->address, err.msg);
+                /* a shim that answers but has no task (the daemon died while it started) is
+                 * told to exit too, or it would stay forever */
+                if (task->client)
+                        shim_shutdown(task);
                 task_destroy_silently(task);
                 return;
         }
-        task->log_fd = open(log_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (task->log_fd >= 0)
-                (void) evloop_add(t->loop, task->log_fd, EPOLLIN, on_shim_log, task);
-        else
-                task->log_fd = -EBADF;
 }
 
 static bool is_hidden(const struct dirent *de)
