@@ -5,8 +5,12 @@
  * extensions as a packed Container message holding only them; Update follows containerd's
  * field paths (labels[.key], spec, extensions[.key], image, snapshotkey).
  */
+#include "containerd/metadata.h"
+#include "containerd/netns.h"
 #include "containerd/services/containers/v1/containers.pb-c.h"
 #include "containerd/svc.h"
+#include "google/protobuf/any.pb-c.h"
+#include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
@@ -228,11 +232,89 @@ static int list_stream_fn(struct grpc_call *call, const uint8_t *msg, size_t len
         return list_common(call, userdata, msg, len, true, err);
 }
 
+/* Where a container's persistent network namespace lives (netns.h); the caller's. */
+static char *netns_path(const struct daemon *d, const char *ns, const char *id)
+{
+        return xasprintf("%s/netns/%s/%s", d->o.state, ns, id);
+}
+
+/* Points rec's spec (a packed Any holding runtime-spec JSON) at the netns path. */
+static int spec_join_netns(struct container_record *rec, const char *path, struct errmsg *err)
+{
+        Google__Protobuf__Any *any = NULL;
+        _cleanup_free_ char *json = NULL;
+        size_t json_len;
+        int r;
+
+        if (rec->spec)
+                any = google__protobuf__any__unpack(NULL, rec->spec_size, rec->spec);
+        if (!any)
+                return errmsg_set(err, -EINVAL, "label %s: the container has no spec", NETNS_LABEL);
+        r = netns_spec_join((const char *) any->value.data, any->value.len, path, &json, &json_len,
+                            err);
+        if (r >= 0) {
+                ProtobufCBinaryData old = any->value;
+
+                any->value = (ProtobufCBinaryData){json_len, (uint8_t *) json};
+                free(rec->spec);
+                rec->spec = pack_message(&any->base, &rec->spec_size);
+                any->value = old;
+        }
+        google__protobuf__any__free_unpacked(any, NULL);
+        return r;
+}
+
+/*
+ * A new container labelled NETNS_LABEL=NETNS_NEW gets its persistent network namespace
+ * before it is recorded: made, joined by the spec, its path in NETNS_PATH_LABEL. *ret_path
+ * (the caller's, NULL when none was made) is removed by the caller if recording fails.
+ */
+static int netns_setup(struct daemon *d, const char *ns, struct container_record *rec,
+                       char **ret_path, struct errmsg *err)
+{
+        const char *want = svc_label_field("labels." NETNS_LABEL, rec->labels);
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        struct container_record existing;
+        int r;
+
+        *ret_path = NULL;
+        if (svc_label_field("labels." NETNS_PATH_LABEL, rec->labels))
+                return errmsg_set(err, -EINVAL, "label %s: set by the daemon, not by clients",
+                                  NETNS_PATH_LABEL);
+        if (!want)
+                return 0;
+        if (!STREQ(want, NETNS_NEW))
+                return errmsg_set(err, -EINVAL, "label %s: \"%s\": only \"%s\" is known",
+                                  NETNS_LABEL, want, NETNS_NEW);
+        r = identifier_validate("container id", rec->id ?: "", err);
+        if (r < 0)
+                return r;
+        /* an existing container keeps its namespace; container_put gives the error */
+        if (container_get(d->st->md, ns, rec->id, &existing, NULL) >= 0) {
+                container_record_release(&existing);
+                return 0;
+        }
+        dir = xasprintf("%s/netns", d->o.state);
+        r = netns_create(dir, ns, rec->id, &path, err);
+        if (r < 0)
+                return r;
+        r = spec_join_netns(rec, path, err);
+        if (r < 0) {
+                (void) netns_remove(path, NULL);
+                return r;
+        }
+        strv_push(&rec->labels, NETNS_PATH_LABEL);
+        strv_push(&rec->labels, path);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
 static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                      struct errmsg *err)
 {
         _cleanup_pb_ Containerd__Services__Containers__V1__CreateContainerRequest *in = NULL;
         struct daemon *d = userdata;
+        _cleanup_free_ char *netns = NULL;
         struct container_record rec;
         const char *ns;
         int r;
@@ -245,7 +327,11 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         if (r < 0)
                 return r;
         record_from_message(in->container, &rec);
-        r = container_put(d->st->md, ns, &rec, false, err);
+        r = netns_setup(d, ns, &rec, &netns, err);
+        if (r >= 0)
+                r = container_put(d->st->md, ns, &rec, false, err);
+        if (r < 0 && netns)
+                (void) netns_remove(netns, NULL);
         record_from_message_release(&rec);
         return r < 0 ? r
                      : reply_container(
@@ -341,6 +427,8 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 {
         _cleanup_pb_ Containerd__Services__Containers__V1__DeleteContainerRequest *in = NULL;
         struct daemon *d = userdata;
+        struct container_record rec;
+        bool has_netns;
         const char *ns;
         int r;
 
@@ -348,8 +436,23 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                         &containerd__services__containers__v1__delete_container_request__descriptor,
                         msg, len, &in, &ns, err);
         if (r >= 0)
-                r = container_delete(d->st->md, ns, in->id, err);
-        return r < 0 ? r : svc_reply_empty(call);
+                r = container_get(d->st->md, ns, in->id, &rec, err);
+        if (r < 0)
+                return r;
+        has_netns = svc_label_field("labels." NETNS_PATH_LABEL, rec.labels) != NULL;
+        container_record_release(&rec);
+        r = container_delete(d->st->md, ns, in->id, err);
+        if (r < 0)
+                return r;
+        /* the path the daemon made, not the label's value: labels can be updated */
+        if (has_netns) {
+                _cleanup_free_ char *path = netns_path(d, ns, in->id);
+                struct errmsg e = {0};
+
+                if (netns_remove(path, &e) < 0)
+                        log_warn("container %s/%s: %s, ignoring", ns, in->id, e.msg);
+        }
+        return svc_reply_empty(call);
 }
 
 const struct grpc_method svc_containers_methods[] = {
