@@ -194,7 +194,9 @@ static int serve(struct daemon *d, struct errmsg *err)
         if (r < 0)
                 return errmsg_set(err, r, "event loop: %s", strerror(-r));
         r = task_table_new(d->loop,
-                           &(struct task_table_opts){.state = d->o.state, .address = d->o.address},
+                           &(struct task_table_opts){.state = d->o.state,
+                                                     .address = d->o.address,
+                                                     .runtimes = d->o.runtimes},
                            d->events, &d->tasks, err);
         if (r >= 0) {
                 task_table_load(d->tasks);

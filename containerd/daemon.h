@@ -24,6 +24,7 @@ struct daemon_opts {
         const char *root;                /* persistent data (store.h) */
         const char *state;               /* runtime state: shims' bundles, FIFOs */
         const char *default_snapshotter; /* "overlayfs" */
+        char *const *runtimes;           /* strv: runtime name, shim (task.h); may be NULL */
 };
 
 struct daemon {

@@ -3,6 +3,9 @@
  * berth-containerd: containerd's flags (--config/-c, --address/-a, --root, --state,
  * --log-level/-l) and a JSON configuration file with the same keys as containerd's TOML
  * ({"root": ..., "state": ..., "grpc": {"address": ...}, "debug": {"level": ...}}); flags win.
+ * "runtimes": {"io.containerd.runc.v2": {"shim": "containerd-shim-runc-v2"}, ...} names the
+ * shim (a path, or a name looked up next to berth-containerd and on PATH) for a runtime; by
+ * default io.containerd.runc.v2 runs berth-containerd-shim.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +15,7 @@
 #include "containerd/daemon.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/strv.h"
 
 #define CONFIG_MAX_SIZE (1u << 20)
 
@@ -19,7 +23,8 @@ struct main_opts {
         struct daemon_opts d;
         const char *config;
         const char *level;
-        json_t *json; /* keeps the config's strings alive */
+        json_t *json;    /* keeps the config's strings alive */
+        char **runtimes; /* strv: runtime name, shim */
 };
 
 static const char *json_path_string(json_t *root, const char *a, const char *b)
@@ -27,6 +32,27 @@ static const char *json_path_string(json_t *root, const char *a, const char *b)
         json_t *v = json_object_get(root, a);
 
         return json_string_value(b ? json_object_get(v, b) : v);
+}
+
+static int load_runtimes(struct main_opts *m, struct errmsg *err)
+{
+        json_t *runtimes = json_object_get(m->json, "runtimes"), *v;
+        const char *name;
+
+        if (runtimes && !json_is_object(runtimes))
+                return errmsg_set(err, -EINVAL, "config %s: runtimes: not an object", m->config);
+        json_object_foreach (runtimes, name, v) {
+                const char *shim = json_string_value(json_object_get(v, "shim"));
+
+                if (!shim || !*shim)
+                        return errmsg_set(err, -EINVAL,
+                                          "config %s: runtimes.%s.shim: not a non-empty string",
+                                          m->config, name);
+                strv_push(&m->runtimes, name);
+                strv_push(&m->runtimes, shim);
+        }
+        m->d.runtimes = m->runtimes;
+        return 0;
 }
 
 static int load_config(struct main_opts *m, struct errmsg *err)
@@ -51,7 +77,7 @@ static int load_config(struct main_opts *m, struct errmsg *err)
                 m->d.address = json_path_string(m->json, "grpc", "address");
         if (!m->level)
                 m->level = json_path_string(m->json, "debug", "level");
-        return 0;
+        return load_runtimes(m, err);
 }
 
 static int parse_args(int argc, char **argv, struct main_opts *m, struct errmsg *err)
@@ -127,6 +153,7 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("%s", err.msg);
                 json_decref(m.json);
+                strv_free(m.runtimes);
                 return 2;
         }
         m.d.address = m.d.address ? m.d.address : DAEMON_DEFAULT_ADDRESS;
@@ -135,6 +162,7 @@ int main(int argc, char **argv)
         m.d.default_snapshotter = "overlayfs";
         r = daemon_run(&m.d, &err);
         json_decref(m.json);
+        strv_free(m.runtimes);
         if (r < 0) {
                 log_error("%s", err.msg[0] ? err.msg : strerror(-r));
                 return 1;

@@ -39,6 +39,7 @@ struct forwarded;
 
 struct task_table {
         struct evloop *loop;
+        char **runtimes; /* strv: runtime name, shim */
         char *state;
         char *address;
         char *ttrpc_address;
@@ -237,6 +238,7 @@ int task_table_new(struct evloop *loop, const struct task_table_opts *o, struct 
         t->state = xstrdup(o->state);
         t->address = xstrdup(o->address);
         t->ttrpc_address = xasprintf("%s.ttrpc", o->address);
+        t->runtimes = strv_copy(o->runtimes);
         t->events = ex;
         t->forward_efd = t->stop_efd = -EBADF;
         (void) pthread_mutex_init(&t->lock, NULL);
@@ -310,6 +312,7 @@ struct task_table *task_table_free(struct task_table *t)
         }
         stop_events_server(t);
         free(t->state);
+        strv_free(t->runtimes);
         free(t->address);
         free(t->ttrpc_address);
         free(t);
@@ -346,34 +349,25 @@ static bool is_executable(const char *path)
         return access(path, X_OK) == 0;
 }
 
-int task_shim_binary(const char *runtime, char **ret, struct errmsg *err)
+/* name looked up next to the daemon's executable, then on PATH; a path as it is. */
+static int find_executable(const char *name, char **ret)
 {
-        _cleanup_free_ char *name = NULL, *self = NULL, *candidate = NULL;
-        const char *last, *path;
+        _cleanup_free_ char *candidate = NULL;
+        const char *path;
         char exe[PATH_MAX];
         ssize_t n;
-        size_t prev;
 
-        last = strrchr(runtime, '.');
-        if (!last || last == runtime)
-                return errmsg_set(
-                        err, -EINVAL,
-                        "invalid runtime name %s, correct runtime name "
-                        "should be either format like `io.containerd.runc.v1` or a full path "
-                        "to the binary",
-                        runtime);
-        prev = (size_t) (last - runtime);
-        while (prev > 0 && runtime[prev - 1] != '.')
-                prev--;
-        name = xasprintf("containerd-shim-%.*s-%s", (int) (last - runtime - prev), runtime + prev,
-                         last + 1);
-
+        if (strchr(name, '/')) {
+                if (!is_executable(name))
+                        return -ENOENT;
+                *ret = xstrdup(name);
+                return 0;
+        }
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n > 0) {
                 exe[n] = '\0';
-                self = xstrdup(exe);
-                *strrchr(self, '/') = '\0';
-                candidate = xasprintf("%s/%s", self, name);
+                *strrchr(exe, '/') = '\0';
+                candidate = xasprintf("%s/%s", exe, name);
                 if (is_executable(candidate)) {
                         *ret = TAKE_PTR(candidate);
                         return 0;
@@ -398,8 +392,61 @@ int task_shim_binary(const char *runtime, char **ret, struct errmsg *err)
                 if (*p == ':')
                         p++;
         }
-        return errmsg_set(err, -ENOENT, "runtime %s: binary %s not installed on system", runtime,
-                          name);
+        return -ENOENT;
+}
+
+/* The runtimes berth-containerd serves with its own shim unless configured otherwise. */
+static const char *const default_runtimes[] = {
+        "io.containerd.runc.v2",
+        TASK_DEFAULT_SHIM,
+        "io.containerd.runc.v1",
+        TASK_DEFAULT_SHIM,
+        NULL,
+};
+
+static const char *runtime_lookup(char *const *runtimes, const char *runtime)
+{
+        for (size_t i = 0; runtimes && runtimes[i] && runtimes[i + 1]; i += 2)
+                if (STREQ(runtimes[i], runtime))
+                        return runtimes[i + 1];
+        return NULL;
+}
+
+int task_shim_binary(char *const *runtimes, const char *runtime, char **ret, struct errmsg *err)
+{
+        _cleanup_free_ char *derived = NULL;
+        const char *last, *name;
+        size_t prev;
+
+        /* a custom path to a shim binary, as containerd's resolveRuntimePath */
+        if (runtime[0] == '/') {
+                if (access(runtime, F_OK) < 0)
+                        return errmsg_set(err, -ENOENT, "invalid custom binary path: stat %s: %s",
+                                          runtime, strerror(errno));
+                *ret = xstrdup(runtime);
+                return 0;
+        }
+        name = runtime_lookup(runtimes, runtime)
+                       ?: runtime_lookup((char *const *) default_runtimes, runtime);
+        if (!name) {
+                last = strrchr(runtime, '.');
+                if (!last || last == runtime)
+                        return errmsg_set(err, -EINVAL,
+                                          "invalid runtime name %s, correct runtime name "
+                                          "should be either format like `io.containerd.runc.v1` "
+                                          "or a full path to the binary",
+                                          runtime);
+                prev = (size_t) (last - runtime);
+                while (prev > 0 && runtime[prev - 1] != '.')
+                        prev--;
+                derived = xasprintf("containerd-shim-%.*s-%s", (int) (last - runtime - prev),
+                                    runtime + prev, last + 1);
+                name = derived;
+        }
+        if (find_executable(name, ret) < 0)
+                return errmsg_set(err, -ENOENT, "runtime %s: binary %s not installed on system",
+                                  runtime, name);
+        return 0;
 }
 
 /* --- starting a shim ------------------------------------------------------------------ */
@@ -609,7 +656,7 @@ int task_start_shim(struct task_table *t, const struct task_create_opts *o, stru
 
         if (task_find(t, o->ns, o->id))
                 return errmsg_set(err, -EEXIST, "task %s", o->id);
-        r = task_shim_binary(o->runtime, &binary, err);
+        r = task_shim_binary(t->runtimes, o->runtime, &binary, err);
         if (r < 0)
                 return r;
         bundle = xasprintf("%s/io.containerd.runtime.v2.task/%s/%s", t->state, o->ns, o->id);

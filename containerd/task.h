@@ -46,9 +46,15 @@ struct task {
 };
 
 struct task_table_opts {
-        const char *state;   /* the daemon's state dir */
-        const char *address; /* the daemon's gRPC socket (shims get it as -address) */
+        const char *state;     /* the daemon's state dir */
+        const char *address;   /* the daemon's gRPC socket (shims get it as -address) */
+        char *const *runtimes; /* strv of runtime name, shim (a path or a name): the shim
+                                * to start for that runtime (may be NULL) */
 };
+
+/* What io.containerd.runc.v2 (and .v1) run unless runtimes say otherwise: our shim, a drop-in
+ * for containerd-shim-runc-v2 with the same options. */
+#define TASK_DEFAULT_SHIM "berth-containerd-shim"
 
 /* A table on loop; it serves <address>.ttrpc. Forwarded events go to ex (may be NULL: dropped). */
 int task_table_new(struct evloop *loop, const struct task_table_opts *o, struct events *ex,
@@ -71,10 +77,14 @@ struct task *task_find(struct task_table *t, const char *ns, const char *id);
 /* Tasks in ns in creation order: the table's, borrowed; *ret_n set. The array is the caller's. */
 struct task **task_list(struct task_table *t, const char *ns, size_t *ret_n);
 
-/* The shim binary for a runtime name ("io.containerd.runc.v2" -> "containerd-shim-runc-v2",
- * containerd's BinaryName); -EINVAL for a name without two dot-separated parts. Looked up
- * next to the daemon's executable, then on PATH: -ENOENT. *ret is the caller's. */
-int task_shim_binary(const char *runtime, char **ret, struct errmsg *err);
+/*
+ * The shim binary for a runtime name: a full path is the binary itself (-ENOENT if absent);
+ * else the shim runtimes (strv of name, shim) give; else io.containerd.runc.v2/.v1 ->
+ * TASK_DEFAULT_SHIM; else containerd's rule ("io.containerd.foo.v7" ->
+ * "containerd-shim-foo-v7"; -EINVAL for a name without two dot-separated parts). A name is
+ * looked up next to the daemon's executable, then on PATH: -ENOENT. *ret is the caller's.
+ */
+int task_shim_binary(char *const *runtimes, const char *runtime, char **ret, struct errmsg *err);
 
 struct task_create_opts {
         const char *ns;

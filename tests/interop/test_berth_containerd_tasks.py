@@ -7,8 +7,10 @@ shim, mount, bundle or shim socket behind; the daemon's log must hold no sanitiz
 (BERTH_BUILD=build-asan).
 """
 
+import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import uuid
@@ -60,8 +62,16 @@ class Tasks:
         os.symlink(os.path.join(build, "shim", "berth-containerd-shim"),
                    os.path.join(bin_dir, "containerd-shim-berth-v2"))
         os.symlink(os.path.join(build, "runc", "berth-runc"), os.path.join(bin_dir, "berth-runc"))
+        os.symlink(os.path.join(build, "shim", "berth-containerd-shim"),
+                   os.path.join(bin_dir, "berth-containerd-shim"))
         env = dict(os.environ, PATH=bin_dir + ":" + os.environ.get("PATH", ""))
-        self.argv = [daemon_path(), "--address", self.address, "--root",
+        # io.containerd.runc.v2 is berth-containerd-shim by default; these tests run it
+        # through Debian's containerd-shim-runc-v2 (RUNC_SHIM) and ours as io.containerd.berth.v2
+        config = os.path.join(workdir, "config.json")
+        runc_v2 = shutil.which("containerd-shim-runc-v2") or "containerd-shim-runc-v2"
+        with open(config, "w") as f:
+            json.dump({"runtimes": {RUNC_SHIM: {"shim": runc_v2}}}, f)
+        self.argv = [daemon_path(), "--config", config, "--address", self.address, "--root",
                      os.path.join(workdir, "root"), "--state", self.state, "--log-level", "debug"]
         self.env = env
         self.start()
@@ -308,3 +318,30 @@ def test_restart_cleans_up_dead_shim(berth, shim):
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10, interval=0.1,
              what="the container's process to go")
     berth.ok("containers", "rm", "c1")
+
+
+def test_runc_v2_is_our_shim_by_default(berth):
+    """Without a runtimes entry, io.containerd.runc.v2 starts berth-containerd-shim (found on
+    the daemon's PATH here, next to berth-containerd when installed)."""
+    berth.stop()
+    berth.argv = [a for i, a in enumerate(berth.argv)
+                  if a != "--config" and (i == 0 or berth.argv[i - 1] != "--config")]
+    berth.start()
+    berth.ok("run", "-d", IMAGE, "c1", "sleep", "1000")
+    shims = [p for p in pids_mentioning(berth.dir) if b"-id\0c1\0" in cmdline(p)]
+    assert shims and all(os.path.basename(os.path.realpath(f"/proc/{p}/exe")).startswith(
+        "berth-containerd-shim") for p in shims), [cmdline(p) for p in shims]
+    berth.ok("task", "kill", "-s", "SIGKILL", "c1")
+    wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
+             what="c1 to stop")
+    berth.ok("task", "rm", "c1")
+    berth.ok("containers", "rm", "c1")
+
+
+def test_bad_runtimes_config_is_refused(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"runtimes": {"io.containerd.runc.v2": {"shim": 7}}}')
+    p = run([daemon_path(), "--config", str(config), "--address", str(tmp_path / "c.sock"),
+             "--root", str(tmp_path / "root"), "--state", str(tmp_path / "state")], timeout=20)
+    assert p.returncode != 0 and "runtimes.io.containerd.runc.v2.shim" in p.stderr, p.stderr
+    assert not (tmp_path / "c.sock").exists()

@@ -31,11 +31,35 @@ static void test_shim_binary_from_runtime_name(void **state)
                 saved = xstrdup(getenv("PATH"));
         assert_int_equal(setenv("PATH", dir, 1), 0);
 
-        assert_int_equal(task_shim_binary("io.containerd.foo.v7", &path, &err), 0);
+        assert_int_equal(task_shim_binary(NULL, "io.containerd.foo.v7", &path, &err), 0);
         assert_string_equal(path, shim);
-        assert_int_equal(task_shim_binary("io.containerd.none.v1", &ret, &err), -ENOENT);
+        free(TAKE_PTR(path));
+        /* a configured shim, by name (looked up) or by path */
+        assert_int_equal(
+                task_shim_binary((char *[]){"io.containerd.bar.v1", "containerd-shim-foo-v7", NULL},
+                                 "io.containerd.bar.v1", &path, &err),
+                0);
+        assert_string_equal(path, shim);
+        free(TAKE_PTR(path));
+        assert_int_equal(task_shim_binary((char *[]){"io.containerd.runc.v2", shim, NULL},
+                                          "io.containerd.runc.v2", &path, &err),
+                         0);
+        assert_string_equal(path, shim);
+        /* io.containerd.runc.v2 is ours by default: not on this PATH */
+        assert_int_equal(task_shim_binary(NULL, "io.containerd.runc.v2", &ret, &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "binary " TASK_DEFAULT_SHIM " not installed"));
+        assert_int_equal(task_shim_binary((char *[]){"io.containerd.x.v1", "/nope/shim", NULL},
+                                          "io.containerd.x.v1", &ret, &err),
+                         -ENOENT);
+        free(TAKE_PTR(path));
+        /* a full path is the binary itself */
+        assert_int_equal(task_shim_binary(NULL, shim, &path, &err), 0);
+        assert_string_equal(path, shim);
+        assert_int_equal(task_shim_binary(NULL, "/nope/containerd-shim-x-v1", &ret, &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "invalid custom binary path"));
+        assert_int_equal(task_shim_binary(NULL, "io.containerd.none.v1", &ret, &err), -ENOENT);
         assert_non_null(strstr(err.msg, "containerd-shim-none-v1"));
-        assert_int_equal(task_shim_binary("runc", &ret, &err), -EINVAL);
+        assert_int_equal(task_shim_binary(NULL, "runc", &ret, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "invalid runtime name runc"));
         assert_string_equal(ret, "untouched");
 
