@@ -5,6 +5,8 @@
  * extensions as a packed Container message holding only them; Update follows containerd's
  * field paths (labels[.key], spec, extensions[.key], image, snapshotkey).
  */
+#include "containerd/events.h"
+#include "containerd/events/container.pb-c.h"
 #include "containerd/metadata.h"
 #include "containerd/netns.h"
 #include "containerd/services/containers/v1/containers.pb-c.h"
@@ -117,10 +119,46 @@ static void container_out_release(struct container_out *o)
                 containerd__services__containers__v1__container__free_unpacked(o->ext, NULL);
 }
 
+/* /containers/create or /containers/update for c as stored, with containerd's fields. */
+static void publish_container(struct daemon *d, const char *ns, const char *topic,
+                              const container_msg_t *c)
+{
+        if (STREQ(topic, "/containers/create")) {
+                Containerd__Events__ContainerCreate ev = CONTAINERD__EVENTS__CONTAINER_CREATE__INIT;
+                Containerd__Events__ContainerCreate__Runtime rt =
+                        CONTAINERD__EVENTS__CONTAINER_CREATE__RUNTIME__INIT;
+
+                ev.id = c->id;
+                ev.image = c->image;
+                if (c->runtime) {
+                        rt.name = c->runtime->name;
+                        rt.options = c->runtime->options;
+                        ev.runtime = &rt;
+                }
+                (void) events_publish(d->events, ns, topic, &ev.base);
+        } else {
+                Containerd__Events__ContainerUpdate ev = CONTAINERD__EVENTS__CONTAINER_UPDATE__INIT;
+                char **labels = svc_labels_from_map((void *const *) c->labels, c->n_labels);
+
+                ev.id = c->id;
+                ev.image = c->image;
+                ev.snapshot_key = c->snapshot_key;
+                ev.labels =
+                        (Containerd__Events__ContainerUpdate__LabelsEntry **) svc_map_from_labels(
+                                labels,
+                                &containerd__events__container_update__labels_entry__descriptor,
+                                &ev.n_labels);
+                (void) events_publish(d->events, ns, topic, &ev.base);
+                svc_map_free((void **) ev.labels, ev.n_labels);
+                strv_free(labels);
+        }
+}
+
 /* Answers with the record of ns/id as it is now, in a response whose only field is the
  * container (Get, Create and Update answers share that layout). */
 static int reply_container(struct grpc_call *call, struct daemon *d, const char *ns, const char *id,
-                           const ProtobufCMessageDescriptor *desc, struct errmsg *err)
+                           const ProtobufCMessageDescriptor *desc, const char *topic,
+                           struct errmsg *err)
 {
         Containerd__Services__Containers__V1__GetContainerResponse out =
                 CONTAINERD__SERVICES__CONTAINERS__V1__GET_CONTAINER_RESPONSE__INIT;
@@ -134,6 +172,8 @@ static int reply_container(struct grpc_call *call, struct daemon *d, const char 
         out.base.descriptor = desc;
         out.container = &o.c;
         r = svc_reply(call, &out.base);
+        if (r >= 0 && topic)
+                publish_container(d, ns, topic, &o.c);
         container_out_release(&o);
         container_record_release(&rec);
         return r;
@@ -153,7 +193,7 @@ static int get_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *
                      : reply_container(
                                call, userdata, ns, in->id,
                                &containerd__services__containers__v1__get_container_response__descriptor,
-                               err);
+                               NULL, err);
 }
 
 static const char *record_field(const char *field, void *object)
@@ -337,7 +377,7 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                      : reply_container(
                                call, d, ns, in->container->id,
                                &containerd__services__containers__v1__create_container_response__descriptor,
-                               err);
+                               "/containers/create", err);
 }
 
 /* Applies the update's field paths (containerd's semantics) to the current record. */
@@ -419,7 +459,7 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                      : reply_container(
                                call, d, ns, in->container->id,
                                &containerd__services__containers__v1__update_container_response__descriptor,
-                               err);
+                               "/containers/update", err);
 }
 
 static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
@@ -452,7 +492,14 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                 if (netns_remove(path, &e) < 0)
                         log_warn("container %s/%s: %s, ignoring", ns, in->id, e.msg);
         }
-        return svc_reply_empty(call);
+        r = svc_reply_empty(call);
+        if (r >= 0) {
+                Containerd__Events__ContainerDelete ev = CONTAINERD__EVENTS__CONTAINER_DELETE__INIT;
+
+                ev.id = in->id;
+                (void) events_publish(d->events, ns, "/containers/delete", &ev.base);
+        }
+        return r;
 }
 
 const struct grpc_method svc_containers_methods[] = {

@@ -12,6 +12,8 @@
  */
 #include <inttypes.h>
 
+#include "containerd/events.h"
+#include "containerd/events/content.pb-c.h"
 #include "containerd/services/content/v1/content.pb-c.h"
 #include "containerd/svc.h"
 #include "lib/strv.h"
@@ -324,7 +326,16 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         r = content_record_delete(d->st->md, ns, in->digest, err);
         if (r == -ENOENT)
                 return errmsg_set(err, r, "content digest %s", in->digest);
-        return r < 0 ? r : svc_reply_empty(call);
+        if (r < 0)
+                return r;
+        r = svc_reply_empty(call);
+        if (r >= 0) {
+                Containerd__Events__ContentDelete ev = CONTAINERD__EVENTS__CONTENT_DELETE__INIT;
+
+                ev.digest = in->digest;
+                (void) events_publish(d->events, ns, "/content/delete", &ev.base);
+        }
+        return r;
 }
 
 /* --- Read: a server stream paced by the client ------------------------------------------- */

@@ -6,6 +6,8 @@
  * labels.<key>, target; annotations are accepted and not kept: the record has none) and
  * Delete, which collects garbage before answering when asked to (sync).
  */
+#include "containerd/events.h"
+#include "containerd/events/image.pb-c.h"
 #include "containerd/gc.h"
 #include "containerd/services/images/v1/images.pb-c.h"
 #include "containerd/svc.h"
@@ -70,10 +72,33 @@ static int record_from_message(const image_msg_t *m, struct image_record *r, str
         return 0;
 }
 
+/* /images/create or /images/update with the image's name and labels as stored: the two
+ * events have the same fields. */
+static void publish_image(struct daemon *d, const char *ns, const char *topic,
+                          const struct image_record *rec)
+{
+        Containerd__Services__Images__V1__ImageUpdate ev =
+                CONTAINERD__SERVICES__IMAGES__V1__IMAGE_UPDATE__INIT;
+        bool is_create = STREQ(topic, "/images/create");
+
+        if (is_create)
+                ev.base.descriptor = &containerd__services__images__v1__image_create__descriptor;
+        ev.name = rec->name;
+        ev.labels = (Containerd__Services__Images__V1__ImageUpdate__LabelsEntry **) svc_map_from_labels(
+                rec->labels,
+                is_create
+                        ? &containerd__services__images__v1__image_create__labels_entry__descriptor
+                        : &containerd__services__images__v1__image_update__labels_entry__descriptor,
+                &ev.n_labels);
+        (void) events_publish(d->events, ns, topic, &ev.base);
+        svc_map_free((void **) ev.labels, ev.n_labels);
+}
+
 /* Answers with ns's image name as it is now, in a response whose only field is the image
  * (Get, Create and Update answers share that layout). */
 static int reply_image(struct grpc_call *call, struct daemon *d, const char *ns, const char *name,
-                       const ProtobufCMessageDescriptor *desc, struct errmsg *err)
+                       const ProtobufCMessageDescriptor *desc, const char *topic,
+                       struct errmsg *err)
 {
         Containerd__Services__Images__V1__GetImageResponse out =
                 CONTAINERD__SERVICES__IMAGES__V1__GET_IMAGE_RESPONSE__INIT;
@@ -87,6 +112,8 @@ static int reply_image(struct grpc_call *call, struct daemon *d, const char *ns,
         out.base.descriptor = desc;
         out.image = &o.m;
         r = svc_reply(call, &out.base);
+        if (r >= 0 && topic)
+                publish_image(d, ns, topic, &rec);
         image_out_release(&o);
         image_record_release(&rec);
         return r;
@@ -105,7 +132,7 @@ static int get_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *
                      : reply_image(
                                call, userdata, ns, in->name,
                                &containerd__services__images__v1__get_image_response__descriptor,
-                               err);
+                               NULL, err);
 }
 
 static const char *record_field(const char *field, void *object)
@@ -183,7 +210,7 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                      : reply_image(
                                call, d, ns, in->image->name,
                                &containerd__services__images__v1__create_image_response__descriptor,
-                               err);
+                               "/images/create", err);
 }
 
 /* Sets (or, with an empty value, removes) the label key in *labels. */
@@ -274,7 +301,7 @@ static int update_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                      : reply_image(
                                call, d, ns, in->image->name,
                                &containerd__services__images__v1__update_image_response__descriptor,
-                               err);
+                               "/images/update", err);
 }
 
 static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
@@ -290,6 +317,13 @@ static int delete_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                         msg, len, &in, &ns, err);
         if (r >= 0)
                 r = image_delete(d->st->md, ns, in->name, err);
+        if (r >= 0) {
+                Containerd__Services__Images__V1__ImageDelete ev =
+                        CONTAINERD__SERVICES__IMAGES__V1__IMAGE_DELETE__INIT;
+
+                ev.name = in->name;
+                (void) events_publish(d->events, ns, "/images/delete", &ev.base);
+        }
         if (r >= 0 && in->sync)
                 r = metadata_gc(d->st->md, d->st->cs, d->st->snapshotters,
                                 ELEMENTSOF(d->st->snapshotters), &gc, err);

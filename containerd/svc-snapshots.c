@@ -6,6 +6,8 @@
  * "snapshots/<snapshotter>" resources, so that garbage collection keeps them until the
  * client is done. Errors carry containerd's words (metadata/snapshot.go).
  */
+#include "containerd/events.h"
+#include "containerd/events/snapshot.pb-c.h"
 #include "containerd/services/snapshots/v1/snapshots.pb-c.h"
 #include "containerd/svc.h"
 #include "lib/strv.h"
@@ -109,6 +111,14 @@ static int create_common(struct grpc_call *call, struct daemon *d, const uint8_t
                                 : &containerd__services__snapshots__v1__prepare_snapshot_response__descriptor,
                         m, n);
         mount_specs_free(m, n);
+        /* containerd publishes Prepare, not View */
+        if (r >= 0 && !is_view) {
+                Containerd__Events__SnapshotPrepare ev = CONTAINERD__EVENTS__SNAPSHOT_PREPARE__INIT;
+
+                ev.key = in->key;
+                ev.parent = in->parent;
+                (void) events_publish(d->events, ns, "/snapshot/prepare", &ev.base);
+        }
         return r;
 }
 
@@ -178,7 +188,16 @@ static int commit_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                                   in->key);
         if (r >= 0)
                 r = lease_snapshot(call, d, ns, s, in->name, err);
-        return r < 0 ? r : svc_reply_empty(call);
+        if (r >= 0)
+                r = svc_reply_empty(call);
+        if (r >= 0) {
+                Containerd__Events__SnapshotCommit ev = CONTAINERD__EVENTS__SNAPSHOT_COMMIT__INIT;
+
+                ev.key = in->key;
+                ev.name = in->name;
+                (void) events_publish(d->events, ns, "/snapshot/commit", &ev.base);
+        }
+        return r;
 }
 
 static int remove_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
@@ -198,7 +217,16 @@ static int remove_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
                 r = snapshot_remove(s, ns, in->key, err);
         if (r == -EBUSY)
                 return errmsg_set(err, r, "cannot remove snapshot with child");
-        return r < 0 ? r : svc_reply_empty(call);
+        if (r >= 0)
+                r = svc_reply_empty(call);
+        if (r >= 0) {
+                struct daemon *d = userdata;
+                Containerd__Events__SnapshotRemove ev = CONTAINERD__EVENTS__SNAPSHOT_REMOVE__INIT;
+
+                ev.key = in->key;
+                (void) events_publish(d->events, ns, "/snapshot/remove", &ev.base);
+        }
+        return r;
 }
 
 /* An Info message for i; free with info_out_release. */

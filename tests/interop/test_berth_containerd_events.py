@@ -19,6 +19,7 @@ import grpc
 import pytest
 
 from test_berth_containerd_ctr import berth  # noqa: F401 (fixture)
+from test_berth_containerd_images import real  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.interop
 
@@ -402,3 +403,57 @@ def test_slow_subscriber_is_dropped(d, client):
     client.publish("/after/drop", any_msg("test.X"))
     assert reader.get()["topic"] == "/after/drop"
     reader.cancel()
+
+
+# --- events of the other services, compared with the real containerd ------------------------
+
+# Topics whose payloads hold random keys (unpack's "extract-..." snapshots): compared by topic.
+RANDOM_PAYLOAD = ("/snapshot/prepare", "/snapshot/commit", "/snapshot/remove")
+
+
+def service_events_flow(ctr, image_tar):
+    """Images, containers, snapshots and content calls through the real ctr; returns the
+    events `ctr events` printed meanwhile as (namespace, topic, payload)."""
+    image = "docker.io/library/busybox:latest"
+    other = "docker.io/library/other:1"
+    events = subprocess.Popen(ctr.base + ["events"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    time.sleep(0.5)
+    for args in (("images", "import", image_tar), ("images", "tag", image, other),
+                 ("images", "label", other, "a=b"), ("containers", "create", image, "c1"),
+                 ("containers", "label", "c1", "x=y"), ("containers", "rm", "c1"),
+                 ("images", "rm", other)):
+        p = ctr.run(*args)
+        assert p.returncode == 0, (args, p.stderr)
+    config = [line.split()[0] for line in ctr.run("content", "ls").stdout.splitlines()[1:]
+              if "application/vnd.docker.container.image.v1+json" in line
+              or "config" in line][:1]
+    assert config and ctr.run("content", "rm", config[0]).returncode == 0
+    time.sleep(0.5)
+    out, err = stop_ctr(events)
+    rows = [(ns, topic, "" if topic in RANDOM_PAYLOAD else payload)
+            for ns, topic, payload in parsed(out)]
+    return rows, config[0]
+
+
+class Ctr:
+    def __init__(self, address, namespace):
+        self.base = ["ctr", "--address", address, "--namespace", namespace]
+
+    def run(self, *args):
+        return subprocess.run(self.base + list(args), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_service_events_match_containerd(d, real, image_tar):
+    ours, config = service_events_flow(Ctr(d.address, "default"), image_tar)
+    theirs, _ = service_events_flow(Ctr(real.address, real.namespace), image_tar)
+    theirs = [(("default" if ns == real.namespace else ns), topic, payload)
+              for ns, topic, payload in theirs]
+    assert ours == theirs, "\n".join(map(str, ours)) + "\n---\n" + "\n".join(map(str, theirs))
+    topics = [t for _, t, _ in ours]
+    for topic in ("/images/create", "/images/update", "/images/delete", "/containers/create",
+                  "/containers/update", "/containers/delete", "/snapshot/prepare",
+                  "/snapshot/commit", "/snapshot/remove", "/content/delete"):
+        assert topic in topics, topics
+    assert ("default", "/content/delete", '{"digest":"%s"}' % config) in ours
