@@ -511,6 +511,18 @@ static int exec_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         return r < 0 ? r : grpc_call_reply(call, answer, answer_len);
 }
 
+/* The fields containerd's Metrics filters see of a task: "id" and "namespace". */
+static const char *task_field(const char *field, void *object)
+{
+        const struct task *t = object;
+
+        if (STREQ(field, "id"))
+                return t->id;
+        if (STREQ(field, "namespace"))
+                return t->ns;
+        return NULL;
+}
+
 static int metrics_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                       struct errmsg *err)
 {
@@ -543,7 +555,14 @@ static int metrics_fn(struct grpc_call *call, const uint8_t *msg, size_t len, vo
                 Containerd__Task__V2__StatsRequest req = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
                 _cleanup_free_ uint8_t *buf = NULL, *answer = NULL;
                 size_t buf_len, answer_len;
+                bool is_selected;
 
+                r = svc_filters_match(in->filters, in->n_filters, task_field, tasks[i],
+                                      &is_selected, err);
+                if (r < 0)
+                        break;
+                if (!is_selected)
+                        continue;
                 req.id = tasks[i]->id;
                 buf = pack_message(&req.base, &buf_len);
                 if (task_call(tasks[i], "Stats", buf, buf_len, &answer, &answer_len, NULL) < 0)
@@ -560,7 +579,8 @@ static int metrics_fn(struct grpc_call *call, const uint8_t *msg, size_t len, vo
         }
         out.n_metrics = k;
         out.metrics = ptrs;
-        r = svc_reply(call, &out.base);
+        if (r >= 0)
+                r = svc_reply(call, &out.base);
         for (size_t i = 0; i < k; i++)
                 containerd__task__v2__stats_response__free_unpacked(stats[i], NULL);
         return r;

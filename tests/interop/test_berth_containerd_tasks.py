@@ -345,3 +345,19 @@ def test_bad_runtimes_config_is_refused(tmp_path):
              "--root", str(tmp_path / "root"), "--state", str(tmp_path / "state")], timeout=20)
     assert p.returncode != 0 and "runtimes.io.containerd.runc.v2.shim" in p.stderr, p.stderr
     assert not (tmp_path / "c.sock").exists()
+
+
+def test_metrics_of_the_named_task(berth):
+    """ctr asks Metrics with the filter id==<id> and prints the first answer: each task's own
+    metrics come back, not the first task's; a bad filter is INVALID_ARGUMENT."""
+    for cid in ("c1", "c2"):
+        berth.ok("run", "-d", "--runtime", BERTH_SHIM, IMAGE, cid, "sleep", "1000")
+    for cid in ("c2", "c1"):
+        rows = berth.ok("task", "metrics", cid).splitlines()
+        assert rows[1].split()[0] == cid, rows
+    for cid in ("c1", "c2"):
+        berth.ok("task", "kill", "-s", "SIGKILL", cid)
+        wait_for(lambda: berth.tasks()[cid][1] == "STOPPED", timeout=20, interval=0.1,
+                 what=f"{cid} to stop")
+        berth.ok("task", "rm", cid)
+        berth.ok("containers", "rm", cid)
