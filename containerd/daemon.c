@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "containerd/events.h"
+#include "containerd/svc.h"
 #include "containerd/task.h"
 #include "lib/fs.h"
 #include "lib/log.h"
@@ -23,10 +24,10 @@
 #define CHECK_HASH_BUDGET (64u << 20)
 
 static const struct grpc_method *const service_tables[] = {
-        svc_version_methods,    svc_introspection_methods, svc_namespaces_methods,
-        svc_containers_methods, svc_content_methods,       svc_leases_methods,
-        svc_images_methods,     svc_snapshots_methods,     svc_diff_methods,
-        svc_events_methods,     svc_tasks_methods,
+        svc_version_methods,    svc_introspection_methods, svc_health_methods,
+        svc_namespaces_methods, svc_containers_methods,    svc_content_methods,
+        svc_leases_methods,     svc_images_methods,        svc_snapshots_methods,
+        svc_diff_methods,       svc_events_methods,        svc_tasks_methods,
 };
 
 /* containerd's errdefs end every error message with the name of its kind ("container
@@ -60,6 +61,17 @@ static const struct grpc_method *find_method(const char *path)
         return NULL;
 }
 
+/* One debug line per call: the method, the namespace and the outcome (--log-level debug). */
+static void log_call(struct grpc_call *call, const char *path, const char *outcome)
+{
+        const char *ns;
+
+        if (!log_enabled(LOG_LEVEL_DEBUG))
+                return;
+        ns = grpc_call_metadata(call, NAMESPACE_METADATA_KEY);
+        log_debug("%s (namespace %s): %s", path, ns ? ns : "-", outcome);
+}
+
 /* Every method goes through here: the service's handler, then containerd's error words. */
 static int dispatch(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                     struct errmsg *err)
@@ -71,12 +83,15 @@ static int dispatch(struct grpc_call *call, const uint8_t *msg, size_t len, void
 
         assert(m);
         r = m->fn(call, msg, len, userdata, err);
-        if (r >= 0 || !err)
+        if (r >= 0 || !err) {
+                log_call(call, m->path, r >= 0 ? "ok" : strerror(-r));
                 return r;
+        }
         suffix = errdefs_suffix(r);
         n = strlen(err->msg);
         if (suffix && !(n >= strlen(suffix) && STREQ(err->msg + n - strlen(suffix), suffix)))
                 (void) snprintf(err->msg + n, sizeof(err->msg) - n, "%s%s", n ? ": " : "", suffix);
+        log_call(call, m->path, err->msg[0] ? err->msg : strerror(-r));
         return r;
 }
 

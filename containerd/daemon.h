@@ -43,6 +43,7 @@ int daemon_run(const struct daemon_opts *o, struct errmsg *err);
 /* The method tables of the services (svc-*.c), each ending in {NULL}. */
 extern const struct grpc_method svc_version_methods[];
 extern const struct grpc_method svc_introspection_methods[];
+extern const struct grpc_method svc_health_methods[];
 extern const struct grpc_method svc_namespaces_methods[];
 extern const struct grpc_method svc_containers_methods[];
 extern const struct grpc_method svc_content_methods[];

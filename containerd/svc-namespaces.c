@@ -42,8 +42,14 @@ static int get_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *
 
         r = svc_unpack(&containerd__services__namespaces__v1__get_namespace_request__descriptor,
                        msg, len, &in, err);
-        if (r >= 0)
-                r = namespace_labels(d->st->md, in->name, &labels, err);
+        if (r < 0)
+                return r;
+        /* containerd answers a namespace it does not know with no labels, not NOT_FOUND:
+         * its client's New() reads the default namespace's labels (dockerd's "moby") before
+         * anything created it. */
+        r = namespace_labels(d->st->md, in->name, &labels, err);
+        if (r == -ENOENT)
+                r = 0;
         if (r < 0)
                 return r;
         ns_message(in->name, labels, &ns);

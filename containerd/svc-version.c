@@ -2,12 +2,14 @@
 /*
  * containerd.services.version.v1.Version and containerd.services.introspection.v1
  * .Introspection: what the daemon is (ctr version calls both) and which "plugins" it has,
- * named as containerd names the equivalent pieces.
+ * named as containerd names the equivalent pieces. grpc.health.v1.Health/Check: whether it
+ * serves (containerd's client IsServing(), which dockerd polls after losing containerd).
  */
 #include "config.h"
 #include "containerd/services/introspection/v1/introspection.pb-c.h"
 #include "containerd/services/version/v1/version.pb-c.h"
 #include "containerd/svc.h"
+#include "grpc/health/v1/health.pb-c.h"
 
 static int version_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                       struct errmsg *err)
@@ -38,6 +40,7 @@ static const struct {
         {"io.containerd.snapshotter.v1", "overlayfs"}, {"io.containerd.metadata.v1", "sqlite"},
         {"io.containerd.grpc.v1", "version"},          {"io.containerd.grpc.v1", "introspection"},
         {"io.containerd.grpc.v1", "namespaces"},       {"io.containerd.grpc.v1", "containers"},
+        {"io.containerd.grpc.v1", "healthcheck"},
 };
 
 static const char *plugin_field(const char *field, void *object)
@@ -101,5 +104,29 @@ static int server_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 const struct grpc_method svc_introspection_methods[] = {
         {"/containerd.services.introspection.v1.Introspection/Plugins", GRPC_UNARY, plugins_fn},
         {"/containerd.services.introspection.v1.Introspection/Server", GRPC_UNARY, server_fn},
+        {NULL},
+};
+
+/* grpc-go's health server as containerd registers it: only the server as a whole (service
+ * "") is known, and it is serving; any other name is NOT_FOUND "unknown service". */
+static int health_check_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
+                           struct errmsg *err)
+{
+        _cleanup_pb_ Grpc__Health__V1__HealthCheckRequest *in = NULL;
+        Grpc__Health__V1__HealthCheckResponse out = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+        int r;
+
+        (void) userdata;
+        r = svc_unpack(&grpc__health__v1__health_check_request__descriptor, msg, len, &in, err);
+        if (r < 0)
+                return r;
+        if (in->service && in->service[0])
+                return errmsg_set(err, -ENOENT, "unknown service");
+        out.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        return svc_reply(call, &out.base);
+}
+
+const struct grpc_method svc_health_methods[] = {
+        {"/grpc.health.v1.Health/Check", GRPC_UNARY, health_check_fn},
         {NULL},
 };
