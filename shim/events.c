@@ -40,6 +40,7 @@ void event_publisher_init(struct event_publisher *p, struct evloop *loop, const 
         *p = (struct event_publisher){.address = address && address[0] ? xstrdup(address) : NULL,
                                       .namespace = xstrdup(ns),
                                       .loop = loop,
+                                      .retry_unit_ms = EVENT_RETRY_UNIT_MS,
                                       .timer_fd = -EBADF};
 }
 
@@ -176,7 +177,8 @@ static void on_retry(struct evloop *loop, int fd, uint32_t events, void *userdat
 /* Arms the retry timer for the head event's next attempt. */
 static int arm_retry(struct event_publisher *p)
 {
-        unsigned delay_ms = EVENT_RETRY_MS << (p->n_attempts - 1);
+        unsigned delay_ms =
+                p->n_attempts <= 1 ? EVENT_RETRY_MS : (p->n_attempts - 1) * p->retry_unit_ms;
         struct itimerspec when = {.it_value = {.tv_sec = delay_ms / 1000,
                                                .tv_nsec = (long) (delay_ms % 1000) * 1000000}};
         int r;

@@ -8,9 +8,11 @@
  *
  * Events leave in the order they were published, which runtime/v2/README.md requires
  * (create, start, exit, delete). A publish is sent at once when nothing waits before it;
- * an event that failed is retried from a timerfd on the loop (EVENT_RETRY_MS, doubling, at
- * most EVENT_ATTEMPTS attempts, as containerd-shim-runc-v2 requeues at most 5 times) while
- * later events wait behind it in a queue of EVENT_QUEUE_MAX, which then drops its oldest.
+ * an event that failed is retried from a timerfd on the loop, first after EVENT_RETRY_MS (a
+ * daemon that is busy), then after 1, 2, 3, 4 and 5 units of EVENT_RETRY_UNIT_MS, as
+ * containerd-shim-runc-v2 requeues (1 s more each time, 5 times): a daemon restarted within
+ * 15 s still gets the event (a container's exit, say). Later events wait behind it in a queue
+ * of EVENT_QUEUE_MAX, which then drops its oldest.
  * Each attempt is one blocking call of at most EVENT_TIMEOUT_MS. Dropped events are logged
  * here as warnings (containerd learns the state through State).
  *
@@ -27,8 +29,9 @@
 
 #define EVENT_TIMEOUT_MS             5000
 #define EVENT_QUEUE_MAX              1024
-#define EVENT_ATTEMPTS               5
+#define EVENT_ATTEMPTS               7
 #define EVENT_RETRY_MS               50
+#define EVENT_RETRY_UNIT_MS          1000
 #define EVENT_SERVICE                "containerd.services.events.ttrpc.v1.Events"
 #define EVENT_METHOD                 "Forward"
 #define NAMESPACE_TTRPC_METADATA_KEY "containerd-namespace-ttrpc"
@@ -46,8 +49,9 @@ struct event_publisher {
         size_t n_alloc;
         size_t head;
         size_t n_queued;
-        unsigned n_attempts; /* failed attempts of the event at the head */
-        bool is_waiting;     /* the retry timer is armed */
+        unsigned n_attempts;    /* failed attempts of the event at the head */
+        unsigned retry_unit_ms; /* EVENT_RETRY_UNIT_MS (tests make it shorter) */
+        bool is_waiting;        /* the retry timer is armed */
 };
 
 /* Copies address (may be NULL) and namespace; loop must outlive the publisher. */

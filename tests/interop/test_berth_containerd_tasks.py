@@ -13,6 +13,7 @@ import select
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -361,3 +362,32 @@ def test_metrics_of_the_named_task(berth):
                  what=f"{cid} to stop")
         berth.ok("task", "rm", cid)
         berth.ok("containers", "rm", cid)
+
+
+def test_exit_while_daemon_down_is_published_after_restart(berth, shim):
+    """A container exits while berth-containerd is down: its shim keeps retrying the
+    /tasks/exit event (containerd-shim-runc-v2 for 15 s, ours on the same schedule), so a
+    subscriber of the restarted daemon (dockerd, say) learns of the exit."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sh", "-c", "sleep 1; exit 7")
+    pid = berth.tasks()["c1"][0]
+
+    def exit_then_wait():
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=20, interval=0.05,
+                 what="c1 to exit")
+        time.sleep(2)  # down for longer than a few quick retries
+
+    berth.crash_and_restart(exit_then_wait)
+    events = subprocess.Popen(["ctr", "--address", berth.address, "events"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 20
+        while "/tasks/exit" not in line and time.monotonic() < deadline:
+            if select.select([events.stdout], [], [], 1)[0]:
+                line = events.stdout.readline()
+        assert "/tasks/exit" in line and '"exit_status":7' in line, line
+    finally:
+        events.kill()
+        events.wait()
+    berth.ok("task", "rm", "c1")
+    berth.ok("containers", "rm", "c1")

@@ -229,6 +229,7 @@ static void test_publish_sends_namespace_metadata(void **state)
         assert_int_equal(evloop_new(&loop), 0);
         fake_start(&run, 0, 0, 1);
         event_publisher_init(&p, loop, run.path, "ns9");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         publish_start(&p, 7);
         assert_int_equal(event_publisher_pending(&p), 0); /* sent at once */
         event_publisher_release(&p);
@@ -247,6 +248,7 @@ static void test_refused_calls_are_retried_in_order(void **state)
         assert_int_equal(evloop_new(&loop), 0);
         fake_start(&run, 0, EVENT_ATTEMPTS - 1, 3); /* the first event's last attempt passes */
         event_publisher_init(&p, loop, run.path, "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         publish_start(&p, 1);
         publish_start(&p, 2);
         publish_start(&p, 3);
@@ -266,8 +268,9 @@ static void test_refused_connections_are_retried_in_order(void **state)
 
         (void) state;
         assert_int_equal(evloop_new(&loop), 0);
-        fake_start(&run, 120, 0, 2); /* up after ~2 retries (50 + 100 ms) */
+        fake_start(&run, 120, 0, 2); /* up after a few retries (50, then 10, 20, 30... ms) */
         event_publisher_init(&p, loop, run.path, "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         publish_start(&p, 1);
         publish_start(&p, 2);
         assert_int_equal(event_publisher_pending(&p), 2);
@@ -289,6 +292,7 @@ static void test_full_queue_drops_the_oldest(void **state)
         assert_int_equal(evloop_new(&loop), 0);
         fake_start(&run, 0, 1, EVENT_QUEUE_MAX);
         event_publisher_init(&p, loop, run.path, "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         /* The first call is refused, so the rest queue: 1..7 are dropped for 8..1031. */
         for (uint32_t pid = 1; pid <= EVENT_QUEUE_MAX + 7; pid++)
                 publish_start(&p, pid);
@@ -310,10 +314,12 @@ static void test_publish_without_address_drops_and_dead_address_gives_up(void **
         (void) state;
         assert_int_equal(evloop_new(&loop), 0);
         event_publisher_init(&p, loop, NULL, "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         publish_start(&p, 1);
         assert_int_equal(event_publisher_pending(&p), 0);
         event_publisher_release(&p);
         event_publisher_init(&p, loop, "/nonexistent/containerd.sock.ttrpc", "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         publish_start(&p, 1);
         assert_int_equal(event_publisher_pending(&p), 1);
         drain_loop(loop, &p); /* EVENT_ATTEMPTS attempts, then dropped with a warning */
@@ -333,6 +339,7 @@ static void test_non_events_are_refused_by_publish(void **state)
         (void) state;
         assert_int_equal(evloop_new(&loop), 0);
         event_publisher_init(&p, loop, "/nonexistent/containerd.sock.ttrpc", "ns");
+        p.retry_unit_ms = 10; /* the schedule, shortened */
         assert_int_equal(event_publish(&p, &io.base, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "not a task event"));
         assert_int_equal(event_publisher_pending(&p), 0);
