@@ -20,7 +20,8 @@ import pytest
 
 from conftest import make_workdir, pids_mentioning, remove_workdir, wait_for
 from registry import Fault, Proxy, Registry, digest_of
-from test_berth_containerd_tasks import BERTH_SHIM, IMAGE, RUNC_SHIM, Tasks, shim_sockets
+from test_berth_containerd_tasks import (BERTH_SHIM, IMAGE, RUNC_SHIM, Tasks,
+                                         leftover_shim_sockets, shim_sockets)
 
 pytestmark = pytest.mark.interop
 
@@ -39,7 +40,7 @@ def tasks(image_tar):
         d.cleanup()
         bundles = os.path.join(d.state, "io.containerd.runtime.v2.task", d.ns)
         assert not os.path.isdir(bundles) or not os.listdir(bundles), os.listdir(bundles)
-        assert shim_sockets() <= sockets, shim_sockets() - sockets
+        assert not leftover_shim_sockets(d, sockets), leftover_shim_sockets(d, sockets)
     finally:
         if d:
             d.stop()
