@@ -30,28 +30,6 @@ static const struct grpc_method *const service_tables[] = {
         svc_diff_methods,       svc_events_methods,        svc_tasks_methods,
 };
 
-/* containerd's errdefs end every error message with the name of its kind ("container
- * \"x\" in namespace \"y\": not found"); clients print and match those words. */
-static const char *errdefs_suffix(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return "not found";
-        case -EEXIST:
-                return "already exists";
-        case -EINVAL:
-                return "invalid argument";
-        case -EBUSY:
-                return "failed precondition";
-        case -EOPNOTSUPP:
-                return "not implemented";
-        case -EAGAIN:
-                return "unavailable";
-        default:
-                return NULL;
-        }
-}
-
 static const struct grpc_method *find_method(const char *path)
 {
         for (size_t t = 0; t < ELEMENTSOF(service_tables); t++)
@@ -77,8 +55,6 @@ static int dispatch(struct grpc_call *call, const uint8_t *msg, size_t len, void
                     struct errmsg *err)
 {
         const struct grpc_method *m = find_method(grpc_call_path(call));
-        const char *suffix;
-        size_t n;
         int r;
 
         assert(m);
@@ -87,10 +63,7 @@ static int dispatch(struct grpc_call *call, const uint8_t *msg, size_t len, void
                 log_call(call, m->path, r >= 0 ? "ok" : strerror(-r));
                 return r;
         }
-        suffix = errdefs_suffix(r);
-        n = strlen(err->msg);
-        if (suffix && !(n >= strlen(suffix) && STREQ(err->msg + n - strlen(suffix), suffix)))
-                (void) snprintf(err->msg + n, sizeof(err->msg) - n, "%s%s", n ? ": " : "", suffix);
+        svc_errdefs_words(r, err);
         log_call(call, m->path, err->msg[0] ? err->msg : strerror(-r));
         return r;
 }

@@ -117,35 +117,87 @@ static const struct passthrough *find_passthrough(const char *path)
         return NULL;
 }
 
+/* A call waiting for its shim's answer in task_call_async's thread. */
+struct pending {
+        struct grpc_call *call;
+        struct daemon *d;
+        char *ns;
+        char *id;
+};
+
+static struct pending *pending_new(struct grpc_call *call, struct daemon *d,
+                                   const struct task *task)
+{
+        struct pending *p = xnew0(struct pending, 1);
+
+        *p = (struct pending){grpc_call_ref(call), d, xstrdup(task->ns), xstrdup(task->id)};
+        return p;
+}
+
+static void pending_free(struct pending *p)
+{
+        grpc_call_unref(p->call);
+        free(p->ns);
+        free(p->id);
+        free(p);
+}
+
+/* The shim's answer, relayed; a shim found gone is cleaned up after as call_shim() does. */
+static void pending_done(int r, uint8_t *payload, size_t len, const struct errmsg *err,
+                         void *userdata)
+{
+        struct pending *p = userdata;
+        struct errmsg e = {0};
+
+        if (r >= 0) {
+                (void) grpc_call_reply(p->call, payload, len);
+        } else {
+                struct task *task = task_find(p->d->tasks, p->ns, p->id);
+
+                if (err)
+                        e = *err;
+                if (task && is_shim_gone(r))
+                        r = shim_gone(task, r, &e);
+                (void) svc_finish_error(p->call, r, &e);
+        }
+        free(payload);
+        pending_free(p);
+}
+
+/* Relays the request to the shim from a thread (task_call_async) within timeout_ms. */
+static int relay_async(struct grpc_call *call, struct daemon *d, struct task *task,
+                       const char *method, const uint8_t *msg, size_t len, int timeout_ms,
+                       struct errmsg *err)
+{
+        struct pending *p = pending_new(call, d, task);
+        int r;
+
+        r = task_call_async(task, method, msg, len, timeout_ms, pending_done, p);
+        if (r < 0) {
+                pending_free(p);
+                return errmsg_set(err, r, "%s %s: %s", method, task->id, strerror(-r));
+        }
+        return 0;
+}
+
+/* The request goes to the shim as it is, from a thread: the loop serves other calls while
+ * the runtime works (runc start, kill, pause...). */
 static int passthrough_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                           struct errmsg *err)
 {
         const struct passthrough *p = find_passthrough(grpc_call_path(call));
-        _cleanup_free_ uint8_t *answer = NULL;
         struct task *task = NULL;
-        size_t answer_len;
         int r;
 
         assert(p);
         r = find_task(call, userdata, p->desc, msg, len, &task, err);
-        if (r >= 0)
-                r = call_shim(task, p->shim_method, msg, len, &answer, &answer_len, err);
-        return r < 0 ? r : grpc_call_reply(call, answer, answer_len);
+        if (r < 0)
+                return r;
+        return relay_async(call, userdata, task, p->shim_method, msg, len, TASK_CALL_TIMEOUT_MS,
+                           err);
 }
 
-static void wait_done(int r, uint8_t *payload, size_t len, const struct errmsg *err, void *userdata)
-{
-        struct grpc_call *call = userdata;
-
-        if (r >= 0)
-                (void) grpc_call_reply(call, payload, len);
-        else
-                (void) grpc_call_finish(call, rpc_code_from_errno(r),
-                                        err && err->msg[0] ? err->msg : strerror(-r));
-        free(payload);
-        grpc_call_unref(call);
-}
-
+/* Wait: without a timeout, answered when the process exits. */
 static int wait_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
                    struct errmsg *err)
 {
@@ -156,12 +208,7 @@ static int wait_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
                       msg, len, &task, err);
         if (r < 0)
                 return r;
-        r = task_call_async(task, "Wait", msg, len, wait_done, grpc_call_ref(call));
-        if (r < 0) {
-                grpc_call_unref(call);
-                return errmsg_set(err, r, "wait %s: %s", task->id, strerror(-r));
-        }
-        return 0;
+        return relay_async(call, userdata, task, "Wait", msg, len, 0, err);
 }
 
 /* --- Create -------------------------------------------------------------------------------- */

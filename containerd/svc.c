@@ -188,3 +188,46 @@ int svc_request(struct grpc_call *call, const ProtobufCMessageDescriptor *d, con
                 *ret_ns = ns;
         return r;
 }
+
+/* containerd's errdefs end every error message with the name of its kind ("container
+ * \"x\" in namespace \"y\": not found"); clients print and match those words. */
+static const char *errdefs_suffix(int r)
+{
+        switch (r) {
+        case -ENOENT:
+                return "not found";
+        case -EEXIST:
+                return "already exists";
+        case -EINVAL:
+                return "invalid argument";
+        case -EBUSY:
+                return "failed precondition";
+        case -EOPNOTSUPP:
+                return "not implemented";
+        case -EAGAIN:
+                return "unavailable";
+        default:
+                return NULL;
+        }
+}
+
+void svc_errdefs_words(int r, struct errmsg *err)
+{
+        const char *suffix = errdefs_suffix(r);
+        size_t n = strlen(err->msg);
+
+        if (suffix && !(n >= strlen(suffix) && STREQ(err->msg + n - strlen(suffix), suffix)))
+                (void) snprintf(err->msg + n, sizeof(err->msg) - n, "%s%s", n ? ": " : "", suffix);
+}
+
+int svc_finish_error(struct grpc_call *call, int r, const struct errmsg *err)
+{
+        struct errmsg e = {0};
+
+        if (err && err->msg[0])
+                e = *err;
+        else
+                (void) errmsg_set(&e, r, "%s", strerror(-r));
+        svc_errdefs_words(r, &e);
+        return grpc_call_finish(call, rpc_code_from_errno(r), e.msg);
+}

@@ -38,6 +38,12 @@ int svc_reply(struct grpc_call *call, const ProtobufCMessage *m);
 int svc_send(struct grpc_call *call, const ProtobufCMessage *m);
 /* Replies google.protobuf.Empty. */
 int svc_reply_empty(struct grpc_call *call);
+/* Appends containerd's errdefs word for r ("not found", "already exists", ...) to err's
+ * message unless it ends with it: what every handler's error gets (daemon.c's dispatch). */
+void svc_errdefs_words(int r, struct errmsg *err);
+/* Finishes call with r's status and err's message (or strerror) with those words: for
+ * answers that come later than the handler's return (a shim's answer from a thread). */
+int svc_finish_error(struct grpc_call *call, int r, const struct errmsg *err);
 
 /*
  * Protobuf map entries (repeated {key, value} messages with the same layout: base, key,

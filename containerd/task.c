@@ -63,6 +63,7 @@ struct async_call {
         char *method;
         uint8_t *payload;
         size_t len;
+        int timeout_ms; /* 0: none (Wait) */
         task_call_done_fn done;
         void *userdata;
         int pipe[2];
@@ -822,7 +823,8 @@ static void *async_call_thread(void *userdata)
         c->r = ttrpc_client_connect(c->address, &client, &c->err);
         if (c->r >= 0)
                 c->r = ttrpc_client_call(client, TASK_SHIM_SERVICE, c->method, &md, 1, c->payload,
-                                         c->len, 0, &c->answer, &c->answer_len, &c->err);
+                                         c->len, c->timeout_ms, &c->answer, &c->answer_len,
+                                         &c->err);
         ttrpc_client_free(client);
         (void) pthread_mutex_lock(&c->lock);
         c->is_finished = true;
@@ -855,7 +857,7 @@ static void on_async_done(struct evloop *loop, int fd, uint32_t events, void *us
 }
 
 int task_call_async(struct task *task, const char *method, const uint8_t *payload, size_t len,
-                    task_call_done_fn done, void *userdata)
+                    int timeout_ms, task_call_done_fn done, void *userdata)
 {
         struct task_table *t = task->table;
         struct async_call *c = xnew0(struct async_call, 1);
@@ -868,6 +870,7 @@ int task_call_async(struct task *task, const char *method, const uint8_t *payloa
                 .method = xstrdup(method),
                 .payload = xmalloc(len ? len : 1),
                 .len = len,
+                .timeout_ms = timeout_ms,
                 .done = done,
                 .userdata = userdata,
                 .pipe = {-EBADF, -EBADF},

@@ -117,11 +117,13 @@ int task_call(struct task *task, const char *method, const uint8_t *payload, siz
               uint8_t **ret_payload, size_t *ret_len, struct errmsg *err);
 
 /*
- * Calls method on the shim from a thread of its own, with a connection of its own, without a
- * timeout (Wait), and calls done on the loop's thread with the result (ttrpc_client_call()'s
- * contract: payload, the caller's to free, only when r >= 0). The payload is copied.
+ * Calls method on the shim from a thread of its own, with a connection of its own, within
+ * timeout_ms (0: none, for Wait), so that the loop serves other calls meanwhile, and calls
+ * done on the loop's thread with the result (ttrpc_client_call()'s contract: payload, the
+ * caller's to free, only when r >= 0). The payload is copied. The task may be gone when done
+ * runs: look it up again.
  */
 typedef void (*task_call_done_fn)(int r, uint8_t *payload, size_t len, const struct errmsg *err,
                                   void *userdata);
 int task_call_async(struct task *task, const char *method, const uint8_t *payload, size_t len,
-                    task_call_done_fn done, void *userdata);
+                    int timeout_ms, task_call_done_fn done, void *userdata);
