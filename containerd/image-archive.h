@@ -1,30 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Images to and from tar archives, as `docker save`/`docker load` and `ctr images
- * import`/`export` exchange them:
- *   docker save (moby image/spec/v1.2.md): manifest.json [{Config, RepoTags, Layers}], the
- *     config as a file, each layer a tar file (plain, or gzip), "repositories";
- *   OCI image layout (image-spec v1.0.2 image-layout.md): oci-layout, index.json and
- *     blobs/sha256/<hex>; ctr export adds a docker manifest.json whose paths point into
- *     blobs/, so that one tar loads into both.
- * Both directions stream: the archive is read or written once, in order, and blobs go
- * between the tar and the content store (content.h) in fixed-size chunks, never whole in
- * memory. Only the JSON files (manifest.json, index.json, oci-layout, manifests, configs) are
- * held in memory, each capped at MANIFEST_MAX_BYTES (CONFIG_MAX_BYTES for configs).
+ * Images to and from tar archives in berth-containerd's store: the archive formats and their
+ * reading and writing are lib/image-archive.h's (shared with berth-ctr, which does the same
+ * over the API); this is their store backend (image-archive.c) and the naming, unpacking and
+ * recording of what an import brings, all in one namespace.
  */
 #pragma once
 
 #include "containerd/image.h"
-
-/* Archive members looked at during an import (files, directories, links together). */
-#define IMAGE_ARCHIVE_MAX_ENTRIES 65536
-/*
- * Images per manifest.json / index.json, and layers per image (each layer is a label on its
- * manifest's record, and a record holds at most LABELS_MAX labels; overlayfs mounts far
- * fewer layers anyway).
- */
-#define IMAGE_ARCHIVE_MAX_IMAGES 4096
-#define IMAGE_ARCHIVE_MAX_LAYERS 250
+#include "lib/image-archive.h"
 
 struct image_import_opts {
         const char *snapshotter;             /* unpack into it; NULL: don't unpack */
@@ -90,27 +74,6 @@ struct image_import_opts {
  */
 int image_import(struct store *st, const char *ns, int tar_fd, const struct image_import_opts *o,
                  char ***ret_names, struct errmsg *err);
-
-enum image_export_format {
-        /* OCI layout plus a docker manifest.json and repositories: loadable by docker load
-         * and ctr import alike, as ctr export writes it (the default). */
-        IMAGE_EXPORT_OCI_AND_DOCKER,
-        /* The OCI layout alone (ctr export --skip-manifest-json). */
-        IMAGE_EXPORT_OCI,
-        _IMAGE_EXPORT_FORMAT_MAX,
-};
-
-/* "oci+docker", "oci"; NULL when out of range. from_string: the format or -EINVAL. */
-const char *image_export_format_to_string(enum image_export_format f);
-int image_export_format_from_string(const char *s);
-
-struct image_export_opts {
-        enum image_export_format format;
-        const struct oci_platform *platform; /* NULL: this host's */
-        /* Every blob of every platform must be present; else another platform's missing
-         * blobs are left out (the platform's own must be present). */
-        bool all_platforms;
-};
 
 /*
  * Writes the images names (a strv, at least one; repeated names count once) of ns as one

@@ -15,9 +15,9 @@
 
 #include "containerd/image.h"
 #include "containerd/layer.h"
-#include "containerd/registry.h"
 #include "lib/fs.h"
 #include "lib/reference.h"
+#include "lib/registry.h"
 #include "lib/xalloc.h"
 
 #define STREAM_SOCKET_BUFFER (1 << 20)

@@ -7,8 +7,8 @@
 #include <fcntl.h>
 
 #include "containerd/image.h"
-#include "containerd/registry.h"
 #include "lib/reference.h"
+#include "lib/registry.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for auth_challenge_parse() (containerd/registry-auth.c): a registry's
+ * libFuzzer target for auth_challenge_parse() (lib/registry-auth.c): a registry's
  * WWW-Authenticate value is untrusted text. The input is one header value; a successful parse
  * must give a lowercase scheme.
  */
 #include <ctype.h>
 
-#include "containerd/registry.h"
+#include "lib/registry.h"
 #include "lib/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

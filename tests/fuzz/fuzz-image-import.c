@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for image_import() (containerd/image-import.c): a docker-save or OCI
- * layout tar is untrusted input. Each input is imported into a fresh store in a fresh
- * temporary directory twice, first without unpacking, then into the native snapshotter (the
+ * libFuzzer target for image_import() (containerd/image-archive.c, lib/image-archive-import.c): a
+ * docker-save or OCI layout tar is untrusted input. Each input is imported into a fresh store in a
+ * fresh temporary directory twice, first without unpacking, then into the native snapshotter (the
  * second import finds the first one's blobs in the store), and the directory is removed. After
  * every import, success or not, the contract's invariants must hold, else this aborts so that
  * libFuzzer reports it: no ingest, lease or active snapshot is left; a failure sets err,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The registry client (containerd/registry.h) against Debian's docker-registry.
+"""The registry client (lib/registry.h) against Debian's docker-registry.
 
 Every test drives tests/registry-tool's berth-registry-tool: $BERTH_REGISTRY_TOOL,
 else the one in $BERTH_BUILD (default: build-release in this repository). The

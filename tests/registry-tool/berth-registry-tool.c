@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * berth-registry-tool: drives containerd/registry.h's client from the command line for the
+ * berth-registry-tool: drives lib/registry.h's client from the command line for the
  * integration tests (tests/integration/test_registry_client.py):
  *
  *   berth-registry-tool [OPTIONS] COMMAND ARGS...
@@ -14,10 +14,10 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
-#include "containerd/registry.h"
 #include "lib/fs.h"
 #include "lib/image-spec.h"
 #include "lib/log.h"
+#include "lib/registry.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 

@@ -12,8 +12,8 @@
 #include <inttypes.h>
 
 #include "containerd/image.h"
-#include "containerd/registry.h"
 #include "lib/fs.h"
+#include "lib/registry.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 #include "tests/store-tool/store-tool.h"

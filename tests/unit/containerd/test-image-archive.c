@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * containerd/image-import.c and image-export.c: archives built here with libarchive (a
- * docker save with two layers, one gzip'ed with a whiteout, and a repeated layer as a
- * symlink; an OCI layout whose index has two platforms) are imported into a fresh store:
+ * containerd/image-archive.c over lib/image-archive-import.c and -export.c: archives built here
+ * with libarchive (a docker save with two layers, one gzip'ed with a whiteout, and a repeated layer
+ * as a symlink; an OCI layout whose index has two platforms) are imported into a fresh store:
  * records, labels and unpacked trees are checked, and so are the refusals (truncated tar,
  * bad manifest.json, missing layer, blob not matching its digest, index.json pointing
  * nowhere), each with a clear message, no image recorded, no ingest and no lease left.

@@ -15,9 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "containerd/registry-internal.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/registry-internal.h"
 #include "lib/xalloc.h"
 
 #define CHALLENGE_MAX      8192
@@ -25,6 +25,7 @@
 #define TOKEN_DEFAULT_LIFE 60
 #define TOKEN_MARGIN       5
 #define DOCKER_IO_KEY      "https://index.docker.io/v1/"
+#define ANY_HOST_KEY       "*" /* registry_credentials_new_any(): every host */
 
 /* --- challenges --------------------------------------------------------------------------- */
 
@@ -236,6 +237,18 @@ struct registry_credentials *registry_credentials_free(struct registry_credentia
         return NULL;
 }
 
+struct registry_credentials *registry_credentials_new_any(const char *user, const char *password)
+{
+        struct registry_credentials *c = xnew0(struct registry_credentials, 1);
+
+        c->v = xgrow(c->v, &c->alloc, 1, sizeof(*c->v));
+        c->v[c->n++] = (struct cred_entry){.key = xstrdup(ANY_HOST_KEY),
+                                           .host = xstrdup(ANY_HOST_KEY),
+                                           .user = xstrdup(user),
+                                           .password = xstrdup(password)};
+        return c;
+}
+
 const char *registry_credentials_path(const struct registry_credentials *c)
 {
         return c ? c->path : NULL;
@@ -394,7 +407,7 @@ static const struct cred_entry *find_entry(const struct registry_credentials *c,
         const char *exact = docker ? DOCKER_IO_KEY : host;
 
         for (size_t i = 0; i < c->n; i++)
-                if (STREQ(c->v[i].key, exact))
+                if (STREQ(c->v[i].key, exact) || STREQ(c->v[i].key, ANY_HOST_KEY))
                         return &c->v[i];
         for (size_t i = 0; i < c->n; i++) {
                 const char *h = c->v[i].host;

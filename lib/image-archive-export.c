@@ -1,24 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Exporting images as one tar (image-archive.h): the blobs each image references are
- * collected from its target down, then the tar is written in ctr export's layout and order,
- * blobs streamed from the content store in fixed-size chunks. The docker manifest.json is
- * made from each image's manifest for the platform, with paths into blobs/, so docker load
- * finds the same files the OCI layout names.
+ * Exporting images as one tar (image-archive.h) from a store given as callbacks: the blobs
+ * each image references are collected from its target down, then the tar is written in ctr
+ * export's layout and order, blobs streamed from the store in chunks. The docker
+ * manifest.json is made from each image's manifest for the platform, with paths into blobs/,
+ * so docker load finds the same files the OCI layout names.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
-#include "containerd/image-archive.h"
+#include "lib/image-archive.h"
 #include "lib/reference.h"
 #include "lib/xalloc.h"
 
-#define COPY_BUF_SIZE         (1u << 20)
 #define COLLECT_DEPTH_MAX     8
-#define ANNOTATION_IMAGE_NAME "io.containerd.image.name"
-#define ANNOTATION_REF_NAME   "org.opencontainers.image.ref.name"
+#define ANNOTATION_IMAGE_NAME IMAGE_ARCHIVE_ANNOTATION_IMAGE_NAME
+#define ANNOTATION_REF_NAME   IMAGE_ARCHIVE_ANNOTATION_REF_NAME
 
 static const char *const format_names[_IMAGE_EXPORT_FORMAT_MAX] = {
         [IMAGE_EXPORT_OCI_AND_DOCKER] = "oci+docker",
@@ -38,33 +38,36 @@ int image_export_format_from_string(const char *s)
         return -EINVAL;
 }
 
+struct image {
+        const char *name; /* borrowed from the caller's names */
+        struct oci_descriptor target;
+};
+
 struct exporter {
-        struct store *st;
-        const char *ns;
+        const struct image_archive_store *s;
         const struct image_export_opts *o;
         struct oci_platform platform; /* o->platform or this host's */
-        struct image_record *images;  /* sorted by name */
+        struct image *images;         /* sorted by name */
         size_t n_images;
         char (*blobs)[DIGEST_STR_MAX];
         size_t n_blobs, alloc_blobs;
         struct archive *a;
-        uint8_t *buf;
 };
 
 static void exporter_release(struct exporter *ex)
 {
         if (ex->a)
                 (void) archive_write_free(ex->a);
-        image_records_free(ex->images, ex->n_images);
+        for (size_t i = 0; i < ex->n_images; i++)
+                oci_descriptor_release(&ex->images[i].target);
+        free(ex->images);
         free(ex->blobs);
-        free(ex->buf);
         oci_platform_release(&ex->platform);
 }
 
-static int compare_records(const void *a, const void *b)
+static int compare_images(const void *a, const void *b)
 {
-        return strcmp(((const struct image_record *) a)->name,
-                      ((const struct image_record *) b)->name);
+        return strcmp(((const struct image *) a)->name, ((const struct image *) b)->name);
 }
 
 static int compare_digests(const void *a, const void *b)
@@ -81,7 +84,7 @@ static int load_images(struct exporter *ex, char *const *names, struct errmsg *e
                 n++;
         if (n == 0)
                 return errmsg_set(err, -EINVAL, "no image named");
-        ex->images = xnew0(struct image_record, n);
+        ex->images = xnew0(struct image, n);
         for (size_t i = 0; i < n; i++) {
                 bool is_repeated = false;
                 int r;
@@ -90,12 +93,14 @@ static int load_images(struct exporter *ex, char *const *names, struct errmsg *e
                         is_repeated = STREQ(names[i], names[j]);
                 if (is_repeated)
                         continue;
-                r = image_get(ex->st->md, ex->ns, names[i], &ex->images[ex->n_images], err);
+                r = ex->s->image_get(ex->s->userdata, names[i], &ex->images[ex->n_images].target,
+                                     err);
                 if (r < 0)
                         return r;
-                ex->n_images++;
+                ex->images[ex->n_images++].name = names[i];
         }
-        qsort(ex->images, ex->n_images, sizeof(*ex->images), compare_records);
+        if (!ex->o->keep_order)
+                qsort(ex->images, ex->n_images, sizeof(*ex->images), compare_images);
         return 0;
 }
 
@@ -165,7 +170,8 @@ static int collect(struct exporter *ex, const char *media_type, const char *dige
 {
         enum media_kind kind = media_type_kind(media_type);
         _cleanup_free_ char *body = NULL;
-        struct content_info info;
+        struct errmsg e = {0};
+        int64_t size;
         size_t len;
         int r;
 
@@ -173,16 +179,18 @@ static int collect(struct exporter *ex, const char *media_type, const char *dige
                 return 0;
         if (depth > COLLECT_DEPTH_MAX)
                 return errmsg_set(err, -EINVAL, "indexes nested deeper than %d", COLLECT_DEPTH_MAX);
-        r = content_store_info(ex->st->cs, digest, &info, NULL);
+        r = ex->s->blob_check(ex->s->userdata, digest, &size, &e);
         if (r == -ENOENT && !is_required)
                 return 0;
+        if (r == -ENOENT)
+                return errmsg_set(err, r, "not in the store");
         if (r < 0)
-                return errmsg_set(err, r, "%s", r == -ENOENT ? "not in the store" : strerror(-r));
+                return errmsg_set(err, r, "%s", e.msg);
         ex->blobs = xgrow(ex->blobs, &ex->alloc_blobs, ex->n_blobs + 1, sizeof(*ex->blobs));
         (void) snprintf(ex->blobs[ex->n_blobs++], DIGEST_STR_MAX, "%s", digest);
         if (kind != MEDIA_KIND_INDEX && kind != MEDIA_KIND_MANIFEST)
                 return 0;
-        r = image_read_blob(ex->st, digest, MANIFEST_MAX_BYTES, &body, &len, err);
+        r = ex->s->blob_read(ex->s->userdata, digest, MANIFEST_MAX_BYTES, &body, &len, err);
         if (r < 0)
                 return r;
         if (kind == MEDIA_KIND_INDEX)
@@ -223,7 +231,7 @@ static char *index_json(struct exporter *ex)
         json_t *manifests = json_array();
 
         for (size_t i = 0; i < ex->n_images; i++) {
-                const struct image_record *img = &ex->images[i];
+                const struct image *img = &ex->images[i];
                 _cleanup_(image_ref_freep) struct image_ref *ref = NULL;
                 json_t *annotations = json_pack("{s:s}", ANNOTATION_IMAGE_NAME, img->name);
 
@@ -244,14 +252,64 @@ static char *blob_path(const char *digest)
         return xasprintf("blobs/sha256/%s", digest_hex(digest));
 }
 
-/* A new element of manifest.json for res: Config and Layers as paths into blobs/. */
-static json_t *docker_element(const struct image_resolved *res)
+/* The platform's manifest of target: *ret_digest (borrowed from target or *ret_index). */
+static int pick_manifest(struct exporter *ex, const struct oci_descriptor *target,
+                         struct oci_index **ret_index, const char **ret_digest, struct errmsg *err)
 {
-        _cleanup_free_ char *config = blob_path(res->manifest->config.digest);
+        _cleanup_free_ char *body = NULL;
+        const struct oci_descriptor *d;
+        size_t len;
+        int r;
+
+        if (media_type_kind(target->media_type) != MEDIA_KIND_INDEX) {
+                *ret_digest = target->digest;
+                return 0;
+        }
+        r = ex->s->blob_read(ex->s->userdata, target->digest, MANIFEST_MAX_BYTES, &body, &len, err);
+        if (r >= 0)
+                r = oci_index_parse(body, len, ret_index, err);
+        if (r < 0)
+                return errmsg_prefix(err, r, "index %s", target->digest);
+        d = oci_index_select(*ret_index, &ex->platform);
+        if (!d) {
+                _cleanup_free_ char *want = oci_platform_string(&ex->platform);
+
+                return errmsg_set(err, -EINVAL, "index %s: no manifest for platform %s",
+                                  target->digest, want);
+        }
+        *ret_digest = d->digest;
+        return 0;
+}
+
+/* The manifest of target for the platform; ret_digest gets its digest. */
+static int resolve(struct exporter *ex, const struct oci_descriptor *target,
+                   struct oci_manifest **ret, char ret_digest[DIGEST_STR_MAX], struct errmsg *err)
+{
+        _cleanup_(oci_index_freep) struct oci_index *idx = NULL;
+        _cleanup_free_ char *body = NULL;
+        const char *digest = NULL;
+        size_t len;
+        int r;
+
+        r = pick_manifest(ex, target, &idx, &digest, err);
+        if (r >= 0)
+                r = ex->s->blob_read(ex->s->userdata, digest, MANIFEST_MAX_BYTES, &body, &len, err);
+        if (r >= 0)
+                r = oci_manifest_parse(body, len, ret, err);
+        if (r < 0)
+                return r;
+        (void) snprintf(ret_digest, DIGEST_STR_MAX, "%s", digest);
+        return 0;
+}
+
+/* A new element of manifest.json for m: Config and Layers as paths into blobs/. */
+static json_t *docker_element(const struct oci_manifest *m)
+{
+        _cleanup_free_ char *config = blob_path(m->config.digest);
         json_t *layers = json_array();
 
-        for (size_t i = 0; i < res->manifest->n_layers; i++) {
-                _cleanup_free_ char *path = blob_path(res->manifest->layers[i].digest);
+        for (size_t i = 0; i < m->n_layers; i++) {
+                _cleanup_free_ char *path = blob_path(m->layers[i].digest);
 
                 (void) json_array_append_new(layers, json_string(path));
         }
@@ -259,31 +317,32 @@ static json_t *docker_element(const struct image_resolved *res)
 }
 
 /* Adds img to manifest.json (list; seen[i] is the manifest of list[i]) and repositories. */
-static int docker_add(struct exporter *ex, const struct image_record *img, json_t *list,
+static int docker_add(struct exporter *ex, const struct image *img, json_t *list,
                       char (*seen)[DIGEST_STR_MAX], json_t *repos, struct errmsg *err)
 {
+        _cleanup_(oci_manifest_freep) struct oci_manifest *m = NULL;
         _cleanup_(image_ref_freep) struct image_ref *ref = NULL;
-        struct image_resolved res = {0};
         _cleanup_free_ char *tag = NULL, *repo = NULL;
+        char digest[DIGEST_STR_MAX];
         json_t *elem = NULL;
         size_t i;
         int r;
 
-        r = image_resolve(ex->st, &img->target, ex->o->platform, &res, err);
+        r = resolve(ex, &img->target, &m, digest, err);
         if (r < 0)
                 return errmsg_prefix(err, r, "image \"%s\"", img->name);
         for (i = 0; i < json_array_size(list) && !elem; i++)
-                if (STREQ(seen[i], res.manifest_digest))
+                if (STREQ(seen[i], digest))
                         elem = json_array_get(list, i);
         if (!elem) {
-                elem = docker_element(&res);
-                memcpy(seen[json_array_size(list)], res.manifest_digest, DIGEST_STR_MAX);
+                elem = docker_element(m);
+                memcpy(seen[json_array_size(list)], digest, DIGEST_STR_MAX);
                 (void) json_array_append_new(list, elem);
         }
         tag = familiar_tag(img->name, &ref);
         if (tag) {
                 struct image_ref bare = {.domain = ref->domain, .path = ref->path};
-                size_t n = res.manifest->n_layers;
+                size_t n = m->n_layers;
 
                 (void) json_array_append_new(json_object_get(elem, "RepoTags"), json_string(tag));
                 repo = image_ref_familiar(&bare);
@@ -292,9 +351,8 @@ static int docker_add(struct exporter *ex, const struct image_record *img, json_
                 if (n > 0)
                         (void) json_object_set_new(
                                 json_object_get(repos, repo), ref->tag,
-                                json_string(digest_hex(res.manifest->layers[n - 1].digest)));
+                                json_string(digest_hex(m->layers[n - 1].digest)));
         }
-        image_resolved_release(&res);
         return 0;
 }
 
@@ -368,33 +426,43 @@ static int write_text(struct exporter *ex, const char *name, const char *text, m
         return r < 0 ? r : write_data(ex, name, text, len, err);
 }
 
+/* Where a blob's bytes go: into the current member, at most size of them. */
+struct blob_sink {
+        struct exporter *ex;
+        const char *name;
+        int64_t size, done;
+        struct errmsg err;
+};
+
+static int blob_sink(void *userdata, const void *buf, size_t len)
+{
+        struct blob_sink *b = userdata;
+
+        if ((int64_t) len > b->size - b->done)
+                return errmsg_set(&b->err, -EIO, "content of %s: longer than its %lld bytes",
+                                  b->name, (long long) b->size);
+        b->done += (int64_t) len;
+        return write_data(b->ex, b->name, buf, len, &b->err);
+}
+
 static int write_blob(struct exporter *ex, const char *digest, struct errmsg *err)
 {
         _cleanup_free_ char *name = blob_path(digest);
-        _cleanup_close_ int fd = -EBADF;
-        struct stat s;
-        off_t done = 0;
-        ssize_t n;
+        struct blob_sink b = {.ex = ex, .name = name};
         int r;
 
-        r = content_store_open_blob(ex->st->cs, digest, &fd, err);
+        r = ex->s->blob_check(ex->s->userdata, digest, &b.size, err);
+        if (r >= 0)
+                r = write_header(ex, name, AE_IFREG, 0444, b.size, err);
         if (r < 0)
                 return r;
-        if (fstat(fd, &s) < 0)
-                return errmsg_set(err, -errno, "content %s: %s", digest, strerror(errno));
-        r = write_header(ex, name, AE_IFREG, 0444, (int64_t) s.st_size, err);
-        while (r >= 0 && done < s.st_size && (n = read(fd, ex->buf, COPY_BUF_SIZE)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return errmsg_set(err, -errno, "content %s: %s", digest, strerror(errno));
-                r = write_data(ex, name, ex->buf, (size_t) n, err);
-                done += n;
-        }
-        if (r >= 0 && done != s.st_size)
-                r = errmsg_set(err, -EIO, "content %s: shorter than its %lld bytes", digest,
-                               (long long) s.st_size);
-        return r;
+        r = ex->s->blob_copy(ex->s->userdata, digest, blob_sink, &b, err);
+        if (r < 0)
+                return b.err.code < 0 ? errmsg_set(err, b.err.code, "%s", b.err.msg) : r;
+        if (b.done != b.size)
+                return errmsg_set(err, -EIO, "content %s: shorter than its %lld bytes", digest,
+                                  (long long) b.size);
+        return 0;
 }
 
 static int write_archive(struct exporter *ex, int fd, const char *index, const char *manifest,
@@ -424,7 +492,7 @@ static int write_archive(struct exporter *ex, int fd, const char *index, const c
                 r = write_text(ex, "manifest.json", manifest, 0644, err);
         if (r >= 0)
                 r = write_text(ex, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 0444, err);
-        if (r >= 0 && repos)
+        if (r >= 0 && repos && !ex->o->skip_repositories)
                 r = write_text(ex, "repositories", repos, 0644, err);
         if (r >= 0 && archive_write_close(ex->a) != ARCHIVE_OK)
                 r = write_fail(ex, "archive", err);
@@ -437,7 +505,7 @@ static int export_run(struct exporter *ex, char *const *names, int fd, struct er
         int r = load_images(ex, names, err);
 
         for (size_t i = 0; r >= 0 && i < ex->n_images; i++) {
-                const struct image_record *img = &ex->images[i];
+                const struct image *img = &ex->images[i];
 
                 r = collect(ex, img->target.media_type, img->target.digest, true, 0, err);
                 if (r < 0)
@@ -452,20 +520,19 @@ static int export_run(struct exporter *ex, char *const *names, int fd, struct er
         return write_archive(ex, fd, index, manifest, repos, err);
 }
 
-int image_export(struct store *st, const char *ns, char *const *names, int out_fd,
-                 const struct image_export_opts *o, struct errmsg *err)
+int image_archive_export(const struct image_archive_store *s, char *const *names, int out_fd,
+                         const struct image_export_opts *o, struct errmsg *err)
 {
-        struct exporter ex = {.st = st, .ns = ns, .o = o};
+        struct exporter ex = {.s = s, .o = o};
         int r;
 
         if ((unsigned) o->format >= _IMAGE_EXPORT_FORMAT_MAX)
-                return errmsg_set(err, -EINVAL, "export: format %d: unknown", (int) o->format);
-        ex.buf = xmalloc(COPY_BUF_SIZE);
+                return errmsg_set(err, -EINVAL, "format %d: unknown", (int) o->format);
         if (o->platform)
                 oci_platform_copy(o->platform, &ex.platform);
         else
                 oci_platform_default(&ex.platform);
         r = export_run(&ex, names, out_fd, err);
         exporter_release(&ex);
-        return r < 0 ? errmsg_prefix(err, r, "export") : 0;
+        return r;
 }

@@ -11,8 +11,8 @@
 #include <inttypes.h>
 #include <time.h>
 
-#include "containerd/registry-internal.h"
 #include "lib/log.h"
+#include "lib/registry-internal.h"
 #include "lib/xalloc.h"
 
 static uint64_t now_ms(void)

@@ -1,63 +1,69 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Importing docker-save and OCI layout tars (image-archive.h). One pass over the tar writes
- * every regular file into the content store, keeping only its name, digest and size, and
- * the JSON files in memory; then the format is decided (oci-layout wins, as in containerd's
- * importer), the images are walked from their targets down to the layers, with each blob
- * checked, recorded and labelled; then the images are unpacked and recorded. A lease holds
- * every blob from the moment it is written until the images reference it.
+ * Importing docker-save and OCI layout tars (image-archive.h) into a store given as
+ * callbacks. One pass over the tar writes every regular file into the store, keeping only its
+ * name, digest, size and first bytes, and the JSON files in memory; then the format is
+ * decided (oci-layout wins, as in containerd's importer) and the images are walked from their
+ * targets down to the layers, with each blob checked and each index and manifest labelled.
+ * Naming, recording and unpacking the images is the caller's.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 
-#include "containerd/image-archive.h"
-#include "lib/fs.h"
+#include "lib/image-archive.h"
 #include "lib/reference.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
-#define COPY_BUF_SIZE         (1u << 20)
-#define READ_BLOCK_SIZE       (64u << 10)
-#define LINK_HOPS_MAX         16
-#define WALK_DEPTH_MAX        8
-#define ANNOTATION_IMAGE_NAME "io.containerd.image.name"
-#define ANNOTATION_REF_NAME   "org.opencontainers.image.ref.name"
-#define OCI_LAYOUT_VERSION    "1.0.0"
+#define COPY_BUF_SIZE      (1u << 20)
+#define READ_BLOCK_SIZE    (64u << 10)
+#define LINK_HOPS_MAX      16
+#define WALK_DEPTH_MAX     8
+#define OCI_LAYOUT_VERSION "1.0.0"
+#define LABEL_GC_REF       "containerd.io/gc.ref.content"
+#define MAGIC_SIZE         4
 
-/* A member of the archive: a file now in the content store, or a link to another member. */
+/* A member of the archive: a file now in the store, or a link to another member. */
 struct member {
         char *name; /* cleaned: no "./", no "//", ".." resolved */
         char *link; /* cleaned target of a symlink or hardlink; NULL for files */
         char digest[DIGEST_STR_MAX];
         int64_t size;
-};
-
-struct named_image {
-        char *name;
-        struct descriptor target;
+        uint8_t magic[MAGIC_SIZE]; /* the first bytes (compression), n_magic of them */
+        size_t n_magic;
 };
 
 struct importer {
-        struct store *st;
-        const char *ns;
-        const struct image_import_opts *o;
+        const struct image_archive_store *s;
+        const struct image_archive_import_opts *o;
         struct oci_platform platform; /* o->platform or this host's */
-        char *lease;
         struct archive *a;
         uint8_t *buf;
         size_t n_entries;
-        unsigned n_ingests;
         struct member *members;
         size_t n_members, alloc_members;
         char *manifest_json, *index_json, *oci_layout;
         size_t manifest_json_len, index_json_len, oci_layout_len;
-        struct named_image *images;
-        size_t n_images, alloc_images;
+        struct image_archive_result res;
+        size_t alloc_entries;
         char (*walked)[DIGEST_STR_MAX];
         size_t n_walked, alloc_walked;
 };
+
+void image_archive_result_release(struct image_archive_result *r)
+{
+        for (size_t i = 0; i < r->n_entries; i++) {
+                free(r->entries[i].image_name);
+                free(r->entries[i].ref_name);
+                oci_descriptor_release(&r->entries[i].target);
+        }
+        free(r->entries);
+        oci_descriptor_release(&r->index);
+        *r = (struct image_archive_result){0};
+}
 
 static void importer_release(struct importer *imp)
 {
@@ -67,18 +73,13 @@ static void importer_release(struct importer *imp)
                 free(imp->members[i].name);
                 free(imp->members[i].link);
         }
-        for (size_t i = 0; i < imp->n_images; i++) {
-                free(imp->images[i].name);
-                descriptor_release(&imp->images[i].target);
-        }
         free(imp->members);
-        free(imp->images);
+        image_archive_result_release(&imp->res);
         free(imp->walked);
         free(imp->manifest_json);
         free(imp->index_json);
         free(imp->oci_layout);
         free(imp->buf);
-        free(imp->lease);
         oci_platform_release(&imp->platform);
 }
 
@@ -202,69 +203,82 @@ static void blob_name_digest(const char *name, char ret[DIGEST_STR_MAX])
                 ret[0] = '\0';
 }
 
-static int hold(struct importer *imp, const char *digest, struct errmsg *err)
+/* Reads the next chunk of the current member into imp->buf: its length, 0 at the end. */
+static la_ssize_t read_chunk(struct importer *imp, struct errmsg *err)
 {
-        return lease_add_resource(imp->st->md, imp->ns, imp->lease, "content", digest, err);
+        la_ssize_t n = archive_read_data(imp->a, imp->buf, COPY_BUF_SIZE);
+
+        /* the caller names the member */
+        return n < 0 ? archive_fail(imp, NULL, err) : n;
 }
 
-/* Copies the current member's data into w. */
-static int copy_data(struct importer *imp, struct content_writer *w, struct errmsg *err)
+/* Writes the current member into writer, starting with the first chunk (n bytes) in buf. */
+static int copy_data(struct importer *imp, void *writer, la_ssize_t n, struct errmsg *err)
 {
-        for (;;) {
-                la_ssize_t n = archive_read_data(imp->a, imp->buf, COPY_BUF_SIZE);
-                int r;
+        for (; n > 0; n = read_chunk(imp, err)) {
+                int r = imp->s->blob_write(writer, imp->buf, (size_t) n, err);
 
-                if (n == 0)
-                        return 0;
-                if (n < 0)
-                        return archive_fail(imp, NULL, err); /* the caller names the member */
-                r = content_writer_write(w, imp->buf, (size_t) n, err);
                 if (r < 0)
                         return r;
         }
+        return (int) n;
 }
 
-/* Streams the current member into the content store; digest = what it hashes to. */
-static int ingest_member(struct importer *imp, const char *name, struct archive_entry *e,
-                         struct errmsg *err)
+/* Streams the current member (size bytes) into the store; digest = what it hashes to. */
+static int write_member(struct importer *imp, const char *name, int64_t size,
+                        char digest[DIGEST_STR_MAX], uint8_t magic[MAGIC_SIZE], size_t *ret_n_magic,
+                        struct errmsg *err)
 {
-        _cleanup_(content_writer_freep) struct content_writer *w = NULL;
-        _cleanup_free_ char *ref = xasprintf("%s-%u", imp->lease, imp->n_ingests++);
-        int64_t size = archive_entry_size(e);
-        char expected[DIGEST_STR_MAX], digest[DIGEST_STR_MAX];
-        struct member *m;
+        char expected[DIGEST_STR_MAX];
+        void *writer = NULL;
+        la_ssize_t first;
         int r;
 
         blob_name_digest(name, expected);
-        r = expected[0] ? hold(imp, expected, err) : 0;
-        if (r >= 0)
-                r = content_writer_open(imp->st->cs, ref, size > 0 ? (uint64_t) size : 0,
-                                        expected[0] ? expected : NULL, &w, err);
+        /* the first bytes say how a docker save layer is compressed, even when it is in the
+         * store already */
+        first = read_chunk(imp, err);
+        if (first < 0)
+                return (int) first;
+        *ret_n_magic = MIN((size_t) first, (size_t) MAGIC_SIZE);
+        memcpy(magic, imp->buf, *ret_n_magic);
+        r = imp->s->blob_open(imp->s->userdata, name, size, expected[0] ? expected : NULL, &writer,
+                              err);
         if (r == -EEXIST) { /* in the store already: trust it, skip the bytes */
                 memcpy(digest, expected, DIGEST_STR_MAX);
-                r = 0;
-        } else {
-                if (r >= 0)
-                        r = copy_data(imp, w, err);
-                if (r >= 0)
-                        r = content_writer_commit(TAKE_PTR(w), (uint64_t) MAX(size, 0), NULL,
-                                                  digest, err);
-                if (r < 0) {
-                        w = content_writer_free(w);
-                        (void) content_store_abort(imp->st->cs, ref, NULL);
-                        return errmsg_prefix(err, r, "%s%s", name,
-                                             r == -EBADMSG && expected[0]
-                                                     ? ": bytes do not match the digest"
-                                                     : "");
-                }
-                if (!expected[0])
-                        r = hold(imp, digest, err);
+                return 0;
         }
+        if (r < 0)
+                return r;
+        r = copy_data(imp, writer, first, err);
+        if (r < 0) {
+                imp->s->blob_abort(writer);
+                return r;
+        }
+        r = imp->s->blob_commit(writer, digest, err);
+        if (r == -EBADMSG && expected[0])
+                return errmsg_prefix(err, r, "bytes do not match the digest");
+        return r;
+}
+
+static int ingest_member(struct importer *imp, const char *name, struct archive_entry *e,
+                         struct errmsg *err)
+{
+        int64_t size = MAX(archive_entry_size(e), 0);
+        uint8_t magic[MAGIC_SIZE];
+        char digest[DIGEST_STR_MAX];
+        struct member *m;
+        size_t n_magic;
+        int r;
+
+        r = write_member(imp, name, size, digest, magic, &n_magic, err);
         if (r < 0)
                 return errmsg_prefix(err, r, "%s", name);
         m = member_put(imp, name);
         memcpy(m->digest, digest, DIGEST_STR_MAX);
-        m->size = MAX(size, 0);
+        m->size = size;
+        memcpy(m->magic, magic, n_magic);
+        m->n_magic = n_magic;
         return 0;
 }
 
@@ -343,12 +357,12 @@ static bool keep_child(struct importer *imp, const struct oci_index *idx,
                oci_index_select(idx, &imp->platform) == d;
 }
 
-/* Sets labels (a strv of key, value) on ns's record of digest; frees them. */
+/* Sets labels (a strv of key, value) on digest; frees them. */
 static int set_labels(struct importer *imp, const char *digest, char **labels, struct errmsg *err)
 {
         _cleanup_strv_ char **l = labels;
 
-        return l ? content_record_update_labels(imp->st->md, imp->ns, digest, l, false, err) : 0;
+        return l ? imp->s->blob_label(imp->s->userdata, digest, l, err) : 0;
 }
 
 static void push_label(char ***labels, const char *key, const char *value)
@@ -380,7 +394,7 @@ static int walk_index(struct importer *imp, const struct oci_descriptor *d, cons
                 r = walk(imp, c, depth + 1, err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "manifests[%zu] %s", i, c->digest);
-                key = xasprintf(LABEL_GC_REF_CONTENT ".m.%zu", n_kept++);
+                key = xasprintf(LABEL_GC_REF ".m.%zu", n_kept++);
                 push_label(&labels, key, c->digest);
         }
         return set_labels(imp, d->digest, TAKE_PTR(labels), err);
@@ -401,9 +415,9 @@ static int walk_manifest(struct importer *imp, const struct oci_descriptor *d, c
         r = walk(imp, &m->config, depth + 1, err);
         if (r < 0)
                 return errmsg_prefix(err, r, "config %s", m->config.digest);
-        push_label(&labels, LABEL_GC_REF_CONTENT ".config", m->config.digest);
+        push_label(&labels, LABEL_GC_REF ".config", m->config.digest);
         for (size_t i = 0; i < m->n_layers; i++) {
-                _cleanup_free_ char *key = xasprintf(LABEL_GC_REF_CONTENT ".l.%zu", i);
+                _cleanup_free_ char *key = xasprintf(LABEL_GC_REF ".l.%zu", i);
 
                 r = walk(imp, &m->layers[i], depth + 1, err);
                 if (r < 0)
@@ -422,7 +436,7 @@ static int walk(struct importer *imp, const struct oci_descriptor *d, unsigned d
 {
         enum media_kind kind = media_type_kind(d->media_type);
         _cleanup_free_ char *body = NULL;
-        struct content_info info;
+        int64_t size;
         size_t len;
         int r;
 
@@ -430,23 +444,20 @@ static int walk(struct importer *imp, const struct oci_descriptor *d, unsigned d
                 return 0;
         if (depth > WALK_DEPTH_MAX)
                 return errmsg_set(err, -EINVAL, "indexes nested deeper than %d", WALK_DEPTH_MAX);
-        r = content_store_info(imp->st->cs, d->digest, &info, NULL);
+        r = imp->s->blob_check(imp->s->userdata, d->digest, &size, err);
         if (r == -ENOENT)
                 return errmsg_set(err, r, "not in the archive");
         if (r < 0)
-                return errmsg_set(err, r, "%s", strerror(-r));
-        if ((int64_t) info.size != d->size)
-                return errmsg_set(err, -EINVAL, "size %" PRId64 " but the blob has %" PRIu64,
-                                  d->size, info.size);
-        r = content_record_add(imp->st->md, imp->ns, d->digest, d->size, err);
-        if (r < 0)
                 return r;
+        if (size != d->size)
+                return errmsg_set(err, -EINVAL, "size %" PRId64 " but the blob has %" PRId64,
+                                  d->size, size);
         imp->walked =
                 xgrow(imp->walked, &imp->alloc_walked, imp->n_walked + 1, sizeof(*imp->walked));
-        memcpy(imp->walked[imp->n_walked++], d->digest, DIGEST_STR_MAX);
+        (void) snprintf(imp->walked[imp->n_walked++], DIGEST_STR_MAX, "%s", d->digest);
         if (kind != MEDIA_KIND_INDEX && kind != MEDIA_KIND_MANIFEST)
                 return 0;
-        r = image_read_blob(imp->st, d->digest, MANIFEST_MAX_BYTES, &body, &len, err);
+        r = imp->s->blob_read(imp->s->userdata, d->digest, MANIFEST_MAX_BYTES, &body, &len, err);
         if (r < 0)
                 return r;
         if (kind == MEDIA_KIND_INDEX)
@@ -454,36 +465,34 @@ static int walk(struct importer *imp, const struct oci_descriptor *d, unsigned d
         return walk_manifest(imp, d, body, len, depth, err);
 }
 
-/* Adds name -> target to the images to record; a later one of the same name wins. */
-static void add_image(struct importer *imp, const char *name, const struct oci_descriptor *d)
+static void descriptor_copy(const struct oci_descriptor *d, struct oci_descriptor *ret)
 {
-        struct named_image *n = NULL;
-
-        for (size_t i = 0; i < imp->n_images && !n; i++)
-                if (STREQ(imp->images[i].name, name))
-                        n = &imp->images[i];
-        if (!n) {
-                imp->images = xgrow(imp->images, &imp->alloc_images, imp->n_images + 1,
-                                    sizeof(*imp->images));
-                n = &imp->images[imp->n_images++];
-                *n = (struct named_image){.name = xstrdup(name)};
+        *ret = (struct oci_descriptor){.media_type = xstrdup(d->media_type),
+                                       .digest = xstrdup(d->digest),
+                                       .size = d->size,
+                                       .urls = strv_copy(d->urls),
+                                       .annotations = strv_copy(d->annotations)};
+        if (d->platform) {
+                ret->platform = xnew0(struct oci_platform, 1);
+                oci_platform_copy(d->platform, ret->platform);
         }
-        descriptor_release(&n->target);
-        n->target.media_type = xstrdup(d->media_type);
-        (void) snprintf(n->target.digest, DIGEST_STR_MAX, "%s", d->digest);
-        n->target.size = d->size;
 }
 
-/* The normalised form of a reference ("busybox:1" -> "docker.io/library/busybox:1"). */
-static int normalize_name(const char *s, char **ret, struct errmsg *err)
+/* Adds an entry of the archive's index (names may be NULL). */
+static void add_entry(struct importer *imp, const char *image_name, const char *ref_name,
+                      const struct oci_descriptor *d, size_t position)
 {
-        _cleanup_(image_ref_freep) struct image_ref *ref = NULL;
-        int r = image_ref_parse(s, &ref, err);
+        struct image_archive_entry *e;
 
-        if (r < 0)
-                return r;
-        *ret = image_ref_string(ref);
-        return 0;
+        imp->res.entries = xgrow(imp->res.entries, &imp->alloc_entries, imp->res.n_entries + 1,
+                                 sizeof(*imp->res.entries));
+        e = &imp->res.entries[imp->res.n_entries++];
+        *e = (struct image_archive_entry){
+                .image_name = image_name ? xstrdup(image_name) : NULL,
+                .ref_name = ref_name ? xstrdup(ref_name) : NULL,
+                .position = position,
+        };
+        descriptor_copy(d, &e->target);
 }
 
 /* --- docker save ---------------------------------------------------------------------- */
@@ -495,28 +504,15 @@ static int json_fail(const char *what, const json_error_t *je, struct errmsg *er
 }
 
 /* The media type of a layer file from its first bytes, as containerd's importer says it. */
-static int layer_media_type(struct importer *imp, const char *digest, const char **ret,
-                            struct errmsg *err)
+static const char *layer_media_type(const struct member *m)
 {
         static const uint8_t gzip_magic[] = {0x1f, 0x8b}, zstd_magic[] = {0x28, 0xb5, 0x2f, 0xfd};
-        _cleanup_close_ int fd = -EBADF;
-        uint8_t magic[4] = {0};
-        ssize_t n;
-        int r;
 
-        r = content_store_open_blob(imp->st->cs, digest, &fd, err);
-        if (r < 0)
-                return r;
-        n = pread(fd, magic, sizeof(magic), 0);
-        if (n < 0)
-                return errmsg_set(err, -errno, "content %s: %s", digest, strerror(errno));
-        if (n >= 2 && memcmp(magic, gzip_magic, sizeof(gzip_magic)) == 0)
-                *ret = MEDIA_TYPE_DOCKER_LAYER_GZIP;
-        else if (n >= 4 && memcmp(magic, zstd_magic, sizeof(zstd_magic)) == 0)
-                *ret = MEDIA_TYPE_OCI_LAYER_ZSTD;
-        else
-                *ret = MEDIA_TYPE_DOCKER_LAYER;
-        return 0;
+        if (m->n_magic >= 2 && memcmp(m->magic, gzip_magic, sizeof(gzip_magic)) == 0)
+                return MEDIA_TYPE_DOCKER_LAYER_GZIP;
+        if (m->n_magic >= 4 && memcmp(m->magic, zstd_magic, sizeof(zstd_magic)) == 0)
+                return MEDIA_TYPE_OCI_LAYER_ZSTD;
+        return MEDIA_TYPE_DOCKER_LAYER;
 }
 
 static json_t *descriptor_json(const char *media_type, const char *digest, int64_t size)
@@ -541,7 +537,8 @@ static int docker_config(struct importer *imp, json_t *elem, size_t n_layers, js
         m = member_resolve(imp, path);
         if (!m)
                 return errmsg_set(err, -EINVAL, "Config \"%s\": not in the archive", path);
-        r = image_read_blob(imp->st, m->digest, CONFIG_MAX_BYTES, &body, &len, err);
+        r = imp->s->blob_read(imp->s->userdata, m->digest, IMAGE_ARCHIVE_CONFIG_MAX, &body, &len,
+                              err);
         if (r >= 0)
                 r = oci_image_config_parse(body, len, &c, err);
         if (r >= 0 && c->n_diff_ids != n_layers)
@@ -560,9 +557,8 @@ static int docker_layers(struct importer *imp, json_t *layers, json_t **ret, str
         size_t i;
 
         json_array_foreach (layers, i, v) {
-                const char *path = json_string_value(v), *media_type = NULL;
+                const char *path = json_string_value(v);
                 const struct member *m;
-                int r;
 
                 if (!path)
                         return errmsg_set(err, -EINVAL, "Layers[%zu]: not a string", i);
@@ -570,12 +566,38 @@ static int docker_layers(struct importer *imp, json_t *layers, json_t **ret, str
                 if (!m)
                         return errmsg_set(err, -EINVAL, "Layers[%zu] \"%s\": not in the archive", i,
                                           path);
-                r = layer_media_type(imp, m->digest, &media_type, err);
-                if (r < 0)
-                        return errmsg_prefix(err, r, "Layers[%zu] \"%s\"", i, path);
-                (void) json_array_append_new(out, descriptor_json(media_type, m->digest, m->size));
+                (void) json_array_append_new(
+                        out, descriptor_json(layer_media_type(m), m->digest, m->size));
         }
         *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* Writes a blob the import makes (a manifest, an index) from memory; ret describes it. */
+static int put_blob(struct importer *imp, const char *media_type, const char *text,
+                    struct oci_descriptor *ret, struct errmsg *err)
+{
+        size_t len = strlen(text);
+        char digest[DIGEST_STR_MAX], got[DIGEST_STR_MAX];
+        _cleanup_free_ char *member = NULL;
+        void *writer = NULL;
+        int r;
+
+        digest_bytes(text, len, digest);
+        member = xasprintf("manifest-%s", digest); /* containerd's importer's ref */
+        r = imp->s->blob_open(imp->s->userdata, member, (int64_t) len, digest, &writer, err);
+        if (r >= 0) {
+                r = imp->s->blob_write(writer, text, len, err);
+                if (r < 0)
+                        imp->s->blob_abort(writer);
+                else
+                        r = imp->s->blob_commit(writer, got, err);
+        }
+        if (r < 0 && r != -EEXIST)
+                return r;
+        *ret = (struct oci_descriptor){.media_type = xstrdup(media_type),
+                                       .digest = xstrdup(digest),
+                                       .size = (int64_t) len};
         return 0;
 }
 
@@ -586,7 +608,6 @@ static int docker_manifest(struct importer *imp, json_t *elem, struct oci_descri
         _cleanup_(json_decrefp) json_t *manifest = NULL;
         json_t *layers = json_object_get(elem, "Layers"), *config = NULL, *descs = NULL;
         _cleanup_free_ char *text = NULL;
-        char digest[DIGEST_STR_MAX];
         int r;
 
         if (!json_is_array(layers))
@@ -606,36 +627,72 @@ static int docker_manifest(struct importer *imp, json_t *elem, struct oci_descri
         text = json_dumps(manifest, JSON_COMPACT);
         if (!manifest || !text)
                 abort(); /* jansson fails only on OOM here */
-        digest_bytes(text, strlen(text), digest);
-        r = hold(imp, digest, err);
+        return put_blob(imp, MEDIA_TYPE_DOCKER_MANIFEST, text, ret, err);
+}
+
+/*
+ * The platform of a docker save image, from its config (os and architecture, normalised), as
+ * containerd's importer puts it on the manifest's descriptor.
+ */
+static int docker_platform(struct importer *imp, json_t *elem, struct oci_platform **ret,
+                           struct errmsg *err)
+{
+        _cleanup_(oci_image_config_freep) struct oci_image_config *c = NULL;
+        const struct member *m =
+                member_resolve(imp, json_string_value(json_object_get(elem, "Config")));
+        _cleanup_free_ char *body = NULL;
+        struct oci_platform *p;
+        size_t len;
+        int r;
+
+        r = m ? imp->s->blob_read(imp->s->userdata, m->digest, IMAGE_ARCHIVE_CONFIG_MAX, &body,
+                                  &len, err)
+              : -ENOENT;
         if (r >= 0)
-                r = content_store_put(imp->st->cs, text, strlen(text), NULL, err);
+                r = oci_image_config_parse(body, len, &c, err);
         if (r < 0)
                 return r;
-        *ret = (struct oci_descriptor){.media_type = xstrdup(MEDIA_TYPE_DOCKER_MANIFEST),
-                                       .digest = xstrdup(digest),
-                                       .size = (int64_t) strlen(text)};
+        p = xnew0(struct oci_platform, 1);
+        p->os = xstrdup(c->platform.os);
+        p->architecture = xstrdup(c->platform.architecture);
+        oci_platform_normalize(p);
+        *ret = p;
         return 0;
 }
 
+/* The OCI ref name containerd gives a normalised name: what follows the repository. */
+static char *ref_name_of(const struct image_ref *ref)
+{
+        if (ref->tag && ref->digest)
+                return xasprintf("%s@%s", ref->tag, ref->digest);
+        if (ref->tag)
+                return xstrdup(ref->tag);
+        return xasprintf("@%s", ref->digest);
+}
+
 static int docker_names(struct importer *imp, json_t *elem, const struct oci_descriptor *d,
-                        struct errmsg *err)
+                        size_t position, struct errmsg *err)
 {
         json_t *tags = json_object_get(elem, "RepoTags"), *v;
         size_t i;
 
         if (tags && !json_is_null(tags) && !json_is_array(tags))
                 return errmsg_set(err, -EINVAL, "RepoTags: not an array");
+        if (json_array_size(tags) == 0)
+                add_entry(imp, NULL, NULL, d, position);
         json_array_foreach (tags, i, v) {
-                _cleanup_free_ char *name = NULL;
+                _cleanup_(image_ref_freep) struct image_ref *ref = NULL;
+                _cleanup_free_ char *name = NULL, *ref_name = NULL;
                 int r;
 
                 if (!json_is_string(v))
                         return errmsg_set(err, -EINVAL, "RepoTags[%zu]: not a string", i);
-                r = normalize_name(json_string_value(v), &name, err);
+                r = image_ref_parse(json_string_value(v), &ref, err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "RepoTags[%zu]", i);
-                add_image(imp, name, d);
+                name = image_ref_string(ref);
+                ref_name = ref_name_of(ref);
+                add_entry(imp, name, ref_name, d, position);
         }
         return 0;
 }
@@ -664,7 +721,9 @@ static int import_docker(struct importer *imp, struct errmsg *err)
                 if (r >= 0)
                         r = walk(imp, &d, 0, err);
                 if (r >= 0)
-                        r = docker_names(imp, elem, &d, err);
+                        r = docker_platform(imp, elem, &d.platform, err);
+                if (r >= 0)
+                        r = docker_names(imp, elem, &d, i, err);
                 oci_descriptor_release(&d);
                 if (r < 0)
                         return errmsg_prefix(err, r, "manifest.json: [%zu]", i);
@@ -673,33 +732,6 @@ static int import_docker(struct importer *imp, struct errmsg *err)
 }
 
 /* --- OCI layout ----------------------------------------------------------------------- */
-
-/* The name of index.json's entry d (see image_import()); NULL when it has none. */
-static int oci_entry_name(struct importer *imp, const struct oci_descriptor *d, char **ret,
-                          struct errmsg *err)
-{
-        const char *name = oci_annotation_get(d->annotations, ANNOTATION_IMAGE_NAME);
-        const char *ref = oci_annotation_get(d->annotations, ANNOTATION_REF_NAME);
-        _cleanup_free_ char *full = NULL;
-
-        *ret = NULL;
-        if (name) {
-                if (!name[0] || strlen(name) > ID_MAX_BYTES)
-                        return errmsg_set(err, -EINVAL, "annotation %s: empty or too long",
-                                          ANNOTATION_IMAGE_NAME);
-                *ret = xstrdup(name);
-                return 0;
-        }
-        if (!ref || !ref[0])
-                return 0;
-        if (strpbrk(ref, "/:@"))
-                full = xstrdup(ref);
-        else if (imp->o->base_name)
-                full = xasprintf("%s:%s", imp->o->base_name, ref);
-        else
-                return 0;
-        return normalize_name(full, ret, err);
-}
 
 static int check_layout(struct importer *imp, struct errmsg *err)
 {
@@ -736,71 +768,79 @@ static int import_oci(struct importer *imp, struct errmsg *err)
                 return errmsg_prefix(err, r, "index.json");
         for (size_t i = 0; i < idx->n_manifests; i++) {
                 const struct oci_descriptor *d = &idx->manifests[i];
-                _cleanup_free_ char *name = NULL;
 
                 /* the entries themselves are what was asked for: walked whatever the platform */
-                r = oci_entry_name(imp, d, &name, err);
-                if (r >= 0)
-                        r = walk(imp, d, 0, err);
+                r = walk(imp, d, 0, err);
                 if (r < 0)
                         return errmsg_prefix(err, r, "index.json: manifests[%zu] %s", i, d->digest);
-                if (name)
-                        add_image(imp, name, d);
+                add_entry(imp,
+                          oci_annotation_get(d->annotations, IMAGE_ARCHIVE_ANNOTATION_IMAGE_NAME),
+                          oci_annotation_get(d->annotations, IMAGE_ARCHIVE_ANNOTATION_REF_NAME), d,
+                          i);
         }
         return 0;
 }
 
-/* --- unpacking and recording ---------------------------------------------------------- */
+/* --- the index kept (ctr import --index-name) ----------------------------------------- */
 
-static int unpack_images(struct importer *imp, struct errmsg *err)
+static json_t *entry_json(const struct image_archive_entry *e)
 {
-        for (size_t i = 0; i < imp->n_images; i++) {
-                bool is_done = false;
-                int r;
+        json_t *o = json_pack("{s:s, s:s, s:I}", "mediaType", e->target.media_type, "digest",
+                              e->target.digest, "size", (json_int_t) e->target.size);
 
-                for (size_t j = 0; j < i && !is_done; j++)
-                        is_done = STREQ(imp->images[j].target.digest, imp->images[i].target.digest);
-                if (is_done)
-                        continue;
-                r = image_unpack(imp->st, imp->ns, &imp->images[i].target, imp->o->platform,
-                                 imp->o->snapshotter, NULL, err);
-                if (r < 0)
-                        return errmsg_prefix(err, r, "unpack %s", imp->images[i].name);
+        if (e->image_name)
+                (void) json_object_set_new(
+                        o, "annotations",
+                        json_pack("{s:s, s:s}", IMAGE_ARCHIVE_ANNOTATION_IMAGE_NAME, e->image_name,
+                                  IMAGE_ARCHIVE_ANNOTATION_REF_NAME, e->ref_name));
+        if (e->target.platform) {
+                const struct oci_platform *p = e->target.platform;
+                json_t *platform =
+                        json_pack("{s:s, s:s}", "architecture", p->architecture, "os", p->os);
+
+                if (p->variant)
+                        (void) json_object_set_new(platform, "variant", json_string(p->variant));
+                (void) json_object_set_new(o, "platform", platform);
         }
-        return 0;
+        return o;
 }
 
-/* Puts back what record_images changed before images[n] (records olds[i] held before). */
-static void unrecord_images(struct importer *imp, struct image_record *olds, size_t n)
+/* The index containerd's importer writes for a docker save archive (Go's field order). */
+static char *docker_index_json(struct importer *imp)
 {
-        for (size_t i = 0; i < n; i++) {
-                if (olds[i].name)
-                        (void) image_put(imp->st->md, imp->ns, &olds[i], true, NULL);
-                else
-                        (void) image_delete(imp->st->md, imp->ns, imp->images[i].name, NULL);
-        }
+        _cleanup_(json_decrefp) json_t *root = NULL;
+        json_t *manifests = json_array();
+        char *text;
+
+        for (size_t i = 0; i < imp->res.n_entries; i++)
+                (void) json_array_append_new(manifests, entry_json(&imp->res.entries[i]));
+        root = json_pack("{s:i, s:o}", "schemaVersion", 2, "manifests", manifests);
+        text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+        if (!text)
+                abort(); /* jansson fails only on OOM here */
+        return text;
 }
 
-static int record_images(struct importer *imp, struct errmsg *err)
+/* Writes the index and labels it with the entries it keeps for the platform. */
+static int keep_index(struct importer *imp, struct errmsg *err)
 {
-        struct image_record *olds = xnew0(struct image_record, imp->n_images);
-        int r = 0;
-        size_t i;
+        _cleanup_(oci_index_freep) struct oci_index *idx = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct oci_descriptor d = {0};
+        int r;
 
-        for (i = 0; i < imp->n_images; i++) {
-                struct image_record rec = {.name = imp->images[i].name,
-                                           .target = imp->images[i].target};
-
-                if (image_get(imp->st->md, imp->ns, rec.name, &olds[i], NULL) < 0)
-                        olds[i] = (struct image_record){0};
-                r = image_put(imp->st->md, imp->ns, &rec, olds[i].name != NULL, err);
-                if (r < 0)
-                        break;
+        text = imp->oci_layout ? xstrndup(imp->index_json, imp->index_json_len)
+                               : docker_index_json(imp);
+        r = put_blob(imp, MEDIA_TYPE_OCI_INDEX, text, &d, err);
+        if (r >= 0)
+                r = oci_index_parse(text, strlen(text), &idx, err);
+        if (r >= 0) {
+                imp->res.index = d;
+                d = (struct oci_descriptor){0};
+                r = walk_index(imp, &imp->res.index, text, strlen(text), 0, err);
         }
-        if (r < 0)
-                unrecord_images(imp, olds, i);
-        image_records_free(olds, imp->n_images);
-        return r;
+        oci_descriptor_release(&d);
+        return r < 0 ? errmsg_prefix(err, r, "index") : 0;
 }
 
 static int import_run(struct importer *imp, int fd, struct errmsg *err)
@@ -817,38 +857,28 @@ static int import_run(struct importer *imp, int fd, struct errmsg *err)
                 r = errmsg_set(err, -EINVAL,
                                "neither oci-layout nor manifest.json in the"
                                " archive: not an image archive");
-        if (r >= 0 && imp->n_images == 0)
-                r = errmsg_set(err, -EINVAL, "no image has a name (%s)",
-                               imp->oci_layout ? "give a base name" : "no RepoTags");
-        if (r >= 0 && imp->o->snapshotter)
-                r = unpack_images(imp, err);
-        if (r >= 0)
-                r = record_images(imp, err);
+        if (r >= 0 && imp->o->keep_index)
+                r = keep_index(imp, err);
         return r;
 }
 
-int image_import(struct store *st, const char *ns, int tar_fd, const struct image_import_opts *o,
-                 char ***ret_names, struct errmsg *err)
+int image_archive_import(const struct image_archive_store *s, int tar_fd,
+                         const struct image_archive_import_opts *o,
+                         struct image_archive_result *ret, struct errmsg *err)
 {
-        struct importer imp = {.st = st, .ns = ns, .o = o, .buf = xmalloc(COPY_BUF_SIZE)};
+        struct importer imp = {.s = s, .o = o, .buf = xmalloc(COPY_BUF_SIZE)};
         int r;
 
         if (o->platform)
                 oci_platform_copy(o->platform, &imp.platform);
         else
                 oci_platform_default(&imp.platform);
-        r = image_lease_create(st, ns, "import", &imp.lease, err);
+        r = import_run(&imp, tar_fd, err);
         if (r >= 0) {
-                r = import_run(&imp, tar_fd, err);
-                (void) lease_delete(st->md, ns, imp.lease, NULL);
-        }
-        if (r >= 0 && ret_names) {
-                char **names = xnew0(char *, imp.n_images + 1);
-
-                for (size_t i = 0; i < imp.n_images; i++)
-                        names[i] = xstrdup(imp.images[i].name);
-                *ret_names = names;
+                imp.res.is_oci = imp.oci_layout != NULL;
+                *ret = imp.res;
+                imp.res = (struct image_archive_result){0};
         }
         importer_release(&imp);
-        return r < 0 ? errmsg_prefix(err, r, "import") : 0;
+        return r;
 }

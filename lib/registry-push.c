@@ -12,9 +12,9 @@
  */
 #include <inttypes.h>
 
-#include "containerd/registry-internal.h"
 #include "lib/image-spec.h"
 #include "lib/log.h"
+#include "lib/registry-internal.h"
 #include "lib/xalloc.h"
 
 /* The registry's own base URL for ref (the caller's). */

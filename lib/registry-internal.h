@@ -5,14 +5,14 @@
  * endpoints and does manifests; registry-http.c does one HTTP exchange, with authentication
  * and retries around it, and turns statuses into errors; registry-fetch.c downloads blobs
  * concurrently; registry-auth.c keeps the per-host auth state; registry-push.c pushes. Not a
- * contract for any other file: callers outside containerd/registry-*.c and their tests use
+ * contract for any other file: callers outside lib/registry-*.c and their tests use
  * registry.h.
  */
 #pragma once
 
 #include <curl/curl.h>
 
-#include "containerd/registry.h"
+#include "lib/registry.h"
 
 /* --- hosts and URLs (registry-client.c) ---------------------------------------------------- */
 
@@ -167,6 +167,9 @@ void registry_xfer_release(struct registry_xfer *x);
 int registry_xfer_finish(struct registry_xfer *x, CURLcode rc, struct errmsg *err);
 
 /* --- authentication (registry-auth.c) ------------------------------------------------------ */
+
+/* Credentials that every host gets (registry_opts.user; the strings are copied). */
+struct registry_credentials *registry_credentials_new_any(const char *user, const char *password);
 
 /*
  * Authentication state per host ("host:port" of the URL): the scheme learnt from its last

@@ -66,6 +66,12 @@ struct registry_opts {
         char *const *resolve;
         const struct registry_mirror *mirrors;
         size_t n_mirrors;
+        /* credentials for every host instead of the config.json's (ctr's --user); NULL: the
+         * config.json's. password NULL is an empty one. */
+        const char *user;
+        const char *password;
+        /* https servers are not verified (ctr's --skip-verify): for tests and trusted networks */
+        bool skip_verify;
         const char *user_agent; /* NULL: "berth/<version>" */
         unsigned max_parallel;  /* concurrent blob downloads, 0: 3 */
         unsigned max_retries;   /* per blob on a broken transfer, 0: 5 */

@@ -2,14 +2,14 @@
 /*
  * Unit tests for the registry client's offline parts: WWW-Authenticate challenge parsing,
  * Docker config.json credential lookup, hosts and URL building, status mapping and error
- * messages (containerd/registry-auth.c, registry-client.c, registry-http.c). Exchanges with a real
+ * messages (lib/registry-auth.c, registry-client.c, registry-http.c). Exchanges with a real
  * registry are in tests/integration/test_registry_client.py.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 
-#include "containerd/registry-internal.h"
 #include "lib/fs.h"
+#include "lib/registry-internal.h"
 #include "lib/xalloc.h"
 #include "tests/unit/unit.h"
 

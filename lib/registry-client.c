@@ -19,10 +19,10 @@
 #include <strings.h>
 
 #include "config.h"
-#include "containerd/registry-internal.h"
 #include "lib/fs.h"
 #include "lib/image-spec.h"
 #include "lib/log.h"
+#include "lib/registry-internal.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
@@ -39,6 +39,7 @@ struct registry_client {
         char *user_agent;
         char **insecure_hosts;
         char *ca_file;              /* NULL: libcurl's defaults, the system's CAs */
+        bool skip_verify;           /* registry_opts.skip_verify */
         struct curl_slist *resolve; /* CURLOPT_RESOLVE entries; NULL: none */
         char **mirror_hosts;
         char **mirror_endpoints;
@@ -377,7 +378,10 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
         r = check_opts(o, err);
         if (r < 0)
                 return r;
-        r = registry_credentials_load(o->docker_config, &creds, err);
+        if (o->user)
+                creds = registry_credentials_new_any(o->user, o->password ? o->password : "");
+        else
+                r = registry_credentials_load(o->docker_config, &creds, err);
         if (r < 0)
                 return r;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -395,6 +399,7 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
         c->user_agent = o->user_agent ? xstrdup(o->user_agent) : xstrdup("berth/" BERTH_VERSION);
         c->insecure_hosts = strv_copy(o->insecure_hosts);
         c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+        c->skip_verify = o->skip_verify;
         client_add_resolve(c, o->resolve);
         client_add_mirrors(c, o);
         c->max_parallel = o->max_parallel ? o->max_parallel : DEFAULT_PARALLEL;
@@ -457,6 +462,10 @@ void registry_client_setup_easy(struct registry_client *c, CURL *e)
                  * ca_file is all that is trusted */
                 (void) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
                 (void) curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+        }
+        if (c->skip_verify) {
+                (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+                (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
         }
         /* curl reads the list at each transfer's start (into the shared DNS cache): it stays
          * c's, which outlives every handle */

@@ -14,9 +14,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "containerd/registry-internal.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/registry-internal.h"
 #include "lib/xalloc.h"
 
 #define HEADERS_MAX      256
