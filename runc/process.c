@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <sys/capability.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -226,6 +227,20 @@ static char **build_env(const struct oci_process *p)
         return env;
 }
 
+/* Every signal back to its default and none blocked, as runc's init leaves them: ignored
+ * signals survive execve, and we ignore SIGPIPE ourselves (as may whoever started us). */
+static void reset_signals(void)
+{
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL); /* EINVAL for glibc's own: fine */
+        (void) sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int process_exec(const struct oci_process *p, const char *path, unsigned n_preserve,
                  struct errmsg *err)
 {
@@ -239,6 +254,7 @@ int process_exec(const struct oci_process *p, const char *path, unsigned n_prese
                 if (fl >= 0)
                         (void) fcntl((int) fd, F_SETFD, fl & ~FD_CLOEXEC);
         }
+        reset_signals();
         execve(path, p->args, env);
         return errmsg_set(err, -errno, "exec %s: %s", path, strerror(errno));
 }

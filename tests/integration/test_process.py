@@ -206,3 +206,18 @@ def test_terminal_without_console_socket_fails(rt, bundle):
     assert r.rc != 0, f"create with terminal=true needs --console-socket:\n{r}"
     assert "console" in r.err.lower(), str(r)
     assert_no_debris(rt, b)
+
+
+def test_signals_start_at_their_defaults(rt, bundle):
+    """No signal is ignored in the container, even when the runtime's parent ignored some
+    (a shell's background job, a daemon ignoring SIGPIPE): runc resets them before exec."""
+    b = bundle(["grep", "SigIgn", "/proc/self/status"])
+    b.save()
+    assert rt.run_ok(b) == "SigIgn:\t0000000000000000\n"
+    b = bundle(["grep", "-E", "Sig(Ign|Blk)", "/proc/self/status"])
+    b.save()
+    argv = ["/bin/sh", "-c", "trap '' INT QUIT PIPE; exec \"$@\"", "sh",
+            *rt.argv("run", "--bundle", b.dir, b.id)]
+    rt.track(b.id, b.cgroups_path)
+    r = rt.cmd(argv=argv, stdout_path=b.stdout_path, stderr_path=b.stderr_path)
+    assert r.rc == 0 and r.out == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", r
