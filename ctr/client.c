@@ -48,8 +48,8 @@ static int ctr_pack(const ProtobufCMessage *m, uint8_t **ret, size_t *ret_len)
         return 0;
 }
 
-static int ctr_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *msg, size_t len,
-                      void *ret, struct errmsg *err)
+static int pb_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *msg, size_t len,
+                     void *ret, struct errmsg *err)
 {
         ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, msg);
 
@@ -76,7 +76,7 @@ int ctr_call(struct ctr *c, const char *path, const ProtobufCMessage *req,
                              &in, &in_len, err);
         if (r < 0)
                 return r;
-        return ctr_unpack(resp_desc, in, in_len, ret_resp, err);
+        return pb_unpack(resp_desc, in, in_len, ret_resp, err);
 }
 
 int ctr_stream_open(struct ctr *c, const char *path, struct grpc_client_stream **ret,
@@ -112,6 +112,42 @@ int ctr_stream_recv(struct grpc_client_stream *st, const ProtobufCMessageDescrip
         r = grpc_client_stream_recv(st, &in, &len, err);
         if (r <= 0)
                 return r;
-        r = ctr_unpack(desc, in, len, ret, err);
+        r = pb_unpack(desc, in, len, ret, err);
         return r < 0 ? r : 1;
+}
+
+int ctr_errdefs(int r, struct errmsg *err)
+{
+        static const struct {
+                int code;
+                const char *word;
+        } words[] = {
+                {-ENOENT, "not found"},
+                {-EEXIST, "already exists"},
+                {-EINVAL, "invalid argument"},
+                {-EBUSY, "failed precondition"},
+                {-EOPNOTSUPP, "not implemented"},
+                {-EAGAIN, "unavailable"},
+                {-EIO, "unknown"},
+        };
+        size_t len;
+
+        if (r >= 0 || !err || !err->msg[0])
+                return r;
+        len = strlen(err->msg);
+        for (size_t i = 0; i < ELEMENTSOF(words); i++) {
+                size_t wlen = strlen(words[i].word);
+
+                if (words[i].code != r)
+                        continue;
+                if (len >= wlen + 2 && STREQ(err->msg + len - wlen, words[i].word) &&
+                    err->msg[len - wlen - 2] == ':')
+                        return r;
+                {
+                        _cleanup_free_ char *msg = xstrdup(err->msg);
+
+                        return errmsg_set(err, r, "%s: %s", msg, words[i].word);
+                }
+        }
+        return r;
 }

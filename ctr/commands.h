@@ -9,6 +9,17 @@
 
 int cmd_version(struct ctr *c, int argc, char **argv, struct errmsg *err);
 extern const struct ctr_command cmd_namespaces[];
+/* containers, tasks, run, events. run, tasks start/attach/exec return a positive value for
+ * the process's non-zero exit status, which becomes berth-ctr's (nothing printed). */
+extern const struct ctr_command cmd_containers[];
+extern const struct ctr_command cmd_tasks[];
+int cmd_run(struct ctr *c, int argc, char **argv, struct errmsg *err);
+int cmd_events(struct ctr *c, int argc, char **argv, struct errmsg *err);
+/* images, content, snapshots (its own --snapshotter flag before the subcommand), leases */
+extern const struct ctr_command cmd_images[];
+extern const struct ctr_command cmd_content[];
+int cmd_snapshots(struct ctr *c, int argc, char **argv, struct errmsg *err);
+extern const struct ctr_command cmd_leases[];
 
 /* Object and labels operands as ctr's ObjectWithLabelArgs: "<name> [<key>=<value> ...]";
  * a label without '=' has an empty value. *ret_labels is a strv of key, value pairs. */

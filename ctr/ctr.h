@@ -46,6 +46,22 @@ void ctr_release(struct ctr *c);
 int ctr_call(struct ctr *c, const char *path, const ProtobufCMessage *req,
              const ProtobufCMessageDescriptor *resp_desc, void *ret_resp, struct errmsg *err);
 
+/*
+ * errdefs.FromGRPC's wording: the error's word (": not found", ": already exists",
+ * ": invalid argument", ": failed precondition", ": not implemented", ": unavailable",
+ * ": unknown") appended to err's message unless it ends with it already, as ctr prints errors
+ * of real containerd (which sends "task x not found" bare). Returns r.
+ */
+int ctr_errdefs(int r, struct errmsg *err);
+
+/* ctr_call() with errdefs.FromGRPC's wording of its errors (ctr_errdefs). */
+static inline int ctr_rpc(struct ctr *c, const char *path, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_desc, void *ret_resp,
+                          struct errmsg *err)
+{
+        return ctr_errdefs(ctr_call(c, path, req, resp_desc, ret_resp, err), err);
+}
+
 /* A stream on path with the namespace (and lease) metadata; *ret is the caller's. */
 int ctr_stream_open(struct ctr *c, const char *path, struct grpc_client_stream **ret,
                     struct errmsg *err);
@@ -107,12 +123,16 @@ int ctr_flags_parse(const struct ctr_flag *flags, int argc, char **argv, int *re
 /* --- output ------------------------------------------------------------------------- */
 
 /*
- * Go's text/tabwriter as ctr uses it (padchar ' ', flags 0): rows of cells separated by '\t';
- * every cell that a '\t' ends is padded to its column's width (widest cell + padding, at
- * least minwidth); the text after a row's last '\t' is printed as it is.
+ * Go's text/tabwriter as ctr uses it (flags 0): rows of cells separated by '\t'; every cell
+ * that a '\t' ends is padded to its column's width: the widest cell (in runes) plus padding,
+ * at least minwidth, over the block of consecutive rows that have that column; the text after
+ * a row's last '\t' is printed as it is.
  */
 struct table;
 struct table *table_new(FILE *out, int minwidth, int padding);
+/* The same with Go's tabwidth and padchar: '\t' pads with tabs to multiples of tabwidth
+ * (ctr content ls: tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0)). */
+struct table *table_new_padchar(FILE *out, int minwidth, int tabwidth, int padding, char padchar);
 void table_printf(struct table *t, const char *fmt, ...) _printf_(2, 3);
 /* Writes everything and frees t. */
 void table_flush(struct table *t);

@@ -12,6 +12,8 @@
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
+#define IMAGES_SERVICE "/containerd.services.images.v1.Images/"
+
 int ctr_content_read(struct ctr *c, const char *digest, size_t max, char **ret, size_t *ret_len,
                      struct errmsg *err)
 {
@@ -98,9 +100,9 @@ static int select_manifest(struct ctr *c, struct ctr_image *img, const struct oc
         return 0;
 }
 
-static int load_manifest_and_config(struct ctr *c, struct ctr_image *img, struct errmsg *err)
+static int load_manifest(struct ctr *c, struct ctr_image *img, struct errmsg *err)
 {
-        _cleanup_free_ char *text = NULL, *config = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t len;
         int r;
 
@@ -110,6 +112,15 @@ static int load_manifest_and_config(struct ctr *c, struct ctr_image *img, struct
         if (r < 0)
                 return errmsg_prefix(err, r, "manifest %s", img->manifest_digest);
         img->config_digest = xstrdup(img->manifest->config.digest);
+        return 0;
+}
+
+int ctr_image_load_config(struct ctr *c, struct ctr_image *img, struct errmsg *err)
+{
+        _cleanup_free_ char *config = NULL;
+        size_t len;
+        int r;
+
         r = ctr_content_read(c, img->config_digest, MANIFEST_MAX_BYTES, &config, &len, err);
         if (r >= 0)
                 r = oci_image_config_parse(config, len, &img->config, err);
@@ -124,8 +135,8 @@ static int load_manifest_and_config(struct ctr *c, struct ctr_image *img, struct
         return 0;
 }
 
-int ctr_image_resolve(struct ctr *c, const char *name, const struct oci_platform *platform,
-                      struct ctr_image **ret, struct errmsg *err)
+int ctr_image_resolve_manifest(struct ctr *c, const char *name, const struct oci_platform *platform,
+                               struct ctr_image **ret, struct errmsg *err)
 {
         Containerd__Services__Images__V1__GetImageRequest req =
                 CONTAINERD__SERVICES__IMAGES__V1__GET_IMAGE_REQUEST__INIT;
@@ -135,7 +146,7 @@ int ctr_image_resolve(struct ctr *c, const char *name, const struct oci_platform
         int r;
 
         req.name = (char *) name;
-        r = ctr_call(c, "/containerd.services.images.v1.Images/Get", &req.base,
+        r = ctr_call(c, IMAGES_SERVICE "Get", &req.base,
                      &containerd__services__images__v1__get_image_response__descriptor, &resp, err);
         if (r < 0)
                 return r;
@@ -152,9 +163,66 @@ int ctr_image_resolve(struct ctr *c, const char *name, const struct oci_platform
         r = select_manifest(c, img, platform, err);
         oci_platform_release(&host);
         if (r >= 0)
-                r = load_manifest_and_config(c, img, err);
+                r = load_manifest(c, img, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(img);
         return 0;
+}
+
+int ctr_image_resolve(struct ctr *c, const char *name, const struct oci_platform *platform,
+                      struct ctr_image **ret, struct errmsg *err)
+{
+        _cleanup_(ctr_image_freep) struct ctr_image *img = NULL;
+        int r;
+
+        r = ctr_image_resolve_manifest(c, name, platform, &img, err);
+        if (r >= 0)
+                r = ctr_image_load_config(c, img, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(img);
+        return 0;
+}
+
+int ctr_image_put(struct ctr *c, const char *name, const struct ctr_target *target,
+                  char *const *labels, struct errmsg *err)
+{
+        Containerd__Services__Images__V1__Image img = CONTAINERD__SERVICES__IMAGES__V1__IMAGE__INIT;
+        Containerd__Types__Descriptor d = CONTAINERD__TYPES__DESCRIPTOR__INIT;
+        int r = -ENOENT;
+
+        img.name = (char *) name;
+        img.labels = (Containerd__Services__Images__V1__Image__LabelsEntry **) ctr_map_new(
+                &containerd__services__images__v1__image__labels_entry__descriptor, labels,
+                &img.n_labels);
+        d.media_type = (char *) target->media_type;
+        d.digest = (char *) target->digest;
+        d.size = target->size;
+        d.annotations = (Containerd__Types__Descriptor__AnnotationsEntry **) ctr_map_new(
+                &containerd__types__descriptor__annotations_entry__descriptor, target->annotations,
+                &d.n_annotations);
+        img.target = &d;
+        /* as createNewImage: an update when it exists, a create again when it vanished */
+        for (int attempt = 0; attempt < 3 && r == -ENOENT; attempt++) {
+                Containerd__Services__Images__V1__CreateImageRequest cr =
+                        CONTAINERD__SERVICES__IMAGES__V1__CREATE_IMAGE_REQUEST__INIT;
+                Containerd__Services__Images__V1__UpdateImageRequest ur =
+                        CONTAINERD__SERVICES__IMAGES__V1__UPDATE_IMAGE_REQUEST__INIT;
+                _cleanup_pb_ ProtobufCMessage *resp = NULL;
+
+                cr.image = &img;
+                r = ctr_call(c, IMAGES_SERVICE "Create", &cr.base,
+                             &containerd__services__images__v1__create_image_response__descriptor,
+                             &resp, err);
+                if (r != -EEXIST)
+                        break;
+                ur.image = &img;
+                r = ctr_call(c, IMAGES_SERVICE "Update", &ur.base,
+                             &containerd__services__images__v1__update_image_response__descriptor,
+                             &resp, err);
+        }
+        ctr_map_free((void **) img.labels, img.n_labels);
+        ctr_map_free((void **) d.annotations, d.n_annotations);
+        return r;
 }

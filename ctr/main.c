@@ -13,6 +13,14 @@
 static const struct ctr_command commands[] = {
         {{"version"}, "print the client and server versions", cmd_version, NULL},
         {{"namespaces", "namespace", "ns"}, "manage namespaces", NULL, cmd_namespaces},
+        {{"containers", "c", "container"}, "manage containers", NULL, cmd_containers},
+        {{"tasks", "t", "task"}, "manage tasks", NULL, cmd_tasks},
+        {{"run"}, "run a container", cmd_run, NULL},
+        {{"events", "event"}, "display containerd events", cmd_events, NULL},
+        {{"images", "image", "i"}, "manage images", NULL, cmd_images},
+        {{"content"}, "manage content", NULL, cmd_content},
+        {{"snapshots", "snapshot"}, "manage snapshots", cmd_snapshots, NULL},
+        {{"leases"}, "manage leases", NULL, cmd_leases},
         {{NULL}},
 };
 
@@ -95,6 +103,8 @@ int main(int argc, char **argv)
                 r = ctr_dispatch(commands, &c, argc - index, argv + index, &err);
         }
         ctr_release(&c);
+        if (r > 0)
+                return r; /* a process's exit status (run, tasks start/attach/exec) */
         if (r < 0) {
                 fflush(stdout);
                 fprintf(stderr, "ctr: %s\n", err.msg[0] ? err.msg : strerror(-r));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ctr's output helpers: Go's text/tabwriter (the subset ctr uses: one block of rows, padchar
- * ' ', no flags) and the size, duration and label formats of docker/go-units and containerd's
- * progress package, so that berth-ctr prints what ctr prints.
+ * ctr's output helpers: Go's text/tabwriter (column blocks as Go forms them, padding with
+ * spaces or tabs, no flags) and the size, duration and label formats of docker/go-units and
+ * containerd's progress package, so that berth-ctr prints what ctr prints.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,70 +14,171 @@
 struct table {
         FILE *out;
         int minwidth;
+        int tabwidth;
         int padding;
-        char **rows; /* each as given, with its '\t's and '\n' */
+        char padchar;
+        char *text; /* everything printed, lines and all */
+        size_t len, alloc;
+};
+
+/* One line split into cells: the '\t'-terminated ones, then the text before the newline. */
+struct line {
+        const char **cells; /* pointers into the table's text, each cell NUL-terminated */
+        size_t n_cells;
+        bool has_newline;
 };
 
 struct table *table_new(FILE *out, int minwidth, int padding)
+{
+        return table_new_padchar(out, minwidth, 8, padding, ' ');
+}
+
+struct table *table_new_padchar(FILE *out, int minwidth, int tabwidth, int padding, char padchar)
 {
         struct table *t = xnew0(struct table, 1);
 
         t->out = out;
         t->minwidth = minwidth;
+        t->tabwidth = tabwidth;
         t->padding = padding;
+        t->padchar = padchar;
         return t;
 }
 
 void table_printf(struct table *t, const char *fmt, ...)
 {
         _cleanup_free_ char *s = NULL;
+        size_t len;
         va_list ap;
 
         va_start(ap, fmt);
         s = xvasprintf(fmt, ap);
         va_end(ap);
-        strv_push(&t->rows, s);
+        len = strlen(s);
+        t->text = xgrow(t->text, &t->alloc, t->len + len + 1, 1);
+        memcpy(t->text + t->len, s, len + 1);
+        t->len += len;
 }
 
-/* The width of column col: its widest '\t'-terminated cell plus padding, at least minwidth. */
-static size_t *column_widths(const struct table *t, size_t *ret_n)
+/* Go's tabwriter counts a cell's width in runes (UTF-8 continuation bytes are not one). */
+static size_t text_width(const char *s)
 {
-        size_t *w = NULL, n = 0, alloc = 0;
+        size_t w = 0;
 
-        strv_foreach (row, t->rows) {
-                size_t col = 0;
+        for (; *s; s++)
+                w += ((unsigned char) *s & 0xc0) != 0x80;
+        return w;
+}
 
-                for (const char *p = *row, *tab; (tab = strchr(p, '\t')); p = tab + 1, col++) {
-                        size_t cell = (size_t) (tab - p) + (size_t) t->padding;
+/* Splits text (modified: cells and lines are NUL-terminated in place) into lines. */
+static struct line *split_lines(char *text, size_t *ret_n)
+{
+        struct line *lines = NULL;
+        size_t n = 0, alloc = 0;
 
-                        if (col >= n) {
-                                w = xgrow(w, &alloc, col + 1, sizeof(*w));
-                                for (; n <= col; n++)
-                                        w[n] = (size_t) t->minwidth;
-                        }
-                        w[col] = MAX(w[col], cell);
+        for (char *p = text; *p;) {
+                char *nl = strchr(p, '\n');
+                struct line *l;
+                size_t cells_alloc = 0;
+
+                lines = xgrow(lines, &alloc, n + 1, sizeof(*lines));
+                l = &lines[n++];
+                *l = (struct line){.has_newline = nl != NULL};
+                if (nl)
+                        *nl = '\0';
+                for (char *c = p;;) {
+                        char *tab = strchr(c, '\t');
+
+                        l->cells = xgrow(l->cells, &cells_alloc, l->n_cells + 1, sizeof(char *));
+                        l->cells[l->n_cells++] = c;
+                        if (!tab)
+                                break;
+                        *tab = '\0';
+                        c = tab + 1;
                 }
+                p = nl ? nl + 1 : p + strlen(p);
         }
         *ret_n = n;
-        return w;
+        return lines;
+}
+
+static void write_padding(const struct table *t, size_t textw, size_t cellw)
+{
+        if (t->padchar == '\t') {
+                size_t tw = (size_t) t->tabwidth;
+
+                if (tw == 0)
+                        return; /* tabs have no width: no padding can be done */
+                cellw = (cellw + tw - 1) / tw * tw;
+                for (size_t n = (cellw - textw + tw - 1) / tw; n > 0; n--)
+                        fputc('\t', t->out);
+                return;
+        }
+        for (size_t n = cellw - textw; n > 0; n--)
+                fputc(t->padchar, t->out);
+}
+
+/* Writes lines [line0, line1): cells below n_widths padded to their column's width. */
+static void write_lines(const struct table *t, const struct line *lines, size_t line0, size_t line1,
+                        const size_t *widths, size_t n_widths)
+{
+        for (size_t i = line0; i < line1; i++) {
+                const struct line *l = &lines[i];
+
+                for (size_t j = 0; j < l->n_cells; j++) {
+                        fputs(l->cells[j], t->out);
+                        if (j < n_widths)
+                                write_padding(t, text_width(l->cells[j]), widths[j]);
+                }
+                if (l->has_newline)
+                        fputc('\n', t->out);
+        }
+}
+
+/*
+ * Go's text/tabwriter format(): a column block is a run of consecutive lines that have a
+ * tab-terminated cell in that column; each block gets its own width (its widest cell plus
+ * padding, at least minwidth), and the columns to its right are formatted within it.
+ */
+static void format(const struct table *t, const struct line *lines, size_t line0, size_t line1,
+                   size_t *widths, size_t depth)
+{
+        size_t column = depth;
+
+        for (size_t this = line0; this < line1; this ++) {
+                size_t width = (size_t) t->minwidth;
+
+                if (column + 1 >= lines[this].n_cells)
+                        continue;
+                write_lines(t, lines, line0, this, widths, depth);
+                line0 = this;
+                for (; this < line1 && column + 1 < lines[this].n_cells; this ++)
+                        width = MAX(width,
+                                    text_width(lines[this].cells[column]) + (size_t) t->padding);
+                widths[depth] = width;
+                format(t, lines, line0, this, widths, depth + 1);
+                line0 = this;
+        }
+        write_lines(t, lines, line0, line1, widths, depth);
 }
 
 void table_flush(struct table *t)
 {
-        _cleanup_free_ size_t *w = NULL;
-        size_t n;
+        _cleanup_free_ size_t *widths = NULL;
+        struct line *lines = NULL;
+        size_t n = 0, max_cells = 1;
 
-        w = column_widths(t, &n);
-        strv_foreach (row, t->rows) {
-                size_t col = 0;
-                const char *p = *row, *tab;
-
-                for (; (tab = strchr(p, '\t')); p = tab + 1, col++)
-                        fprintf(t->out, "%-*.*s", (int) w[col], (int) (tab - p), p);
-                fputs(p, t->out);
-        }
+        if (t->text)
+                lines = split_lines(t->text, &n);
+        for (size_t i = 0; i < n; i++)
+                max_cells = MAX(max_cells, lines[i].n_cells);
+        widths = xnew0(size_t, max_cells);
+        format(t, lines, 0, n, widths, 0);
         fflush(t->out);
-        strv_free(t->rows);
+        for (size_t i = 0; i < n; i++)
+                free(lines[i].cells);
+        free(lines);
+        free(t->text);
         free(t);
 }
 
