@@ -11,12 +11,7 @@
 #include <regex.h>
 #include <time.h>
 
-#include "containerd/events/container.pb-c.h"
-#include "containerd/events/content.pb-c.h"
-#include "containerd/events/image.pb-c.h"
-#include "containerd/events/namespace.pb-c.h"
-#include "containerd/events/snapshot.pb-c.h"
-#include "containerd/events/task.pb-c.h"
+#include "lib/event-types.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
@@ -387,45 +382,6 @@ static int parse_filter(const char *s, struct filter *f)
 
 /* --- fields of an envelope (events/events.go Envelope.Field) ------------------------------ */
 
-static const ProtobufCMessageDescriptor *const event_types[] = {
-        &containerd__events__container_create__descriptor,
-        &containerd__events__container_update__descriptor,
-        &containerd__events__container_delete__descriptor,
-        &containerd__events__content_delete__descriptor,
-        &containerd__services__images__v1__image_create__descriptor,
-        &containerd__services__images__v1__image_update__descriptor,
-        &containerd__services__images__v1__image_delete__descriptor,
-        &containerd__events__namespace_create__descriptor,
-        &containerd__events__namespace_update__descriptor,
-        &containerd__events__namespace_delete__descriptor,
-        &containerd__events__snapshot_prepare__descriptor,
-        &containerd__events__snapshot_commit__descriptor,
-        &containerd__events__snapshot_remove__descriptor,
-        &containerd__events__task_create__descriptor,
-        &containerd__events__task_start__descriptor,
-        &containerd__events__task_delete__descriptor,
-        &containerd__events__task_io__descriptor,
-        &containerd__events__task_exit__descriptor,
-        &containerd__events__task_oom__descriptor,
-        &containerd__events__task_exec_added__descriptor,
-        &containerd__events__task_exec_started__descriptor,
-        &containerd__events__task_paused__descriptor,
-        &containerd__events__task_resumed__descriptor,
-        &containerd__events__task_checkpointed__descriptor,
-};
-
-static const ProtobufCMessageDescriptor *event_type(const char *type_url)
-{
-        const char *slash = strrchr(type_url, '/');
-
-        if (slash)
-                type_url = slash + 1;
-        for (size_t i = 0; i < ELEMENTSOF(event_types); i++)
-                if (STREQ(event_types[i]->name, type_url))
-                        return event_types[i];
-        return NULL;
-}
-
 /*
  * The string at path in m, as containerd's generated fieldpath code gives it: string fields
  * by their proto name, map<string,string> entries as "<map>.<key>", sub-messages by descent.
@@ -486,7 +442,8 @@ static const char *envelope_field(struct match_ctx *c, char *const *path, bool *
                 v = c->env->topic;
         else if (STREQ(path[0], "event") && path[1] && c->env->event) {
                 if (!c->is_decoded) {
-                        const ProtobufCMessageDescriptor *d = event_type(c->env->event->type_url);
+                        const ProtobufCMessageDescriptor *d =
+                                event_type_lookup(c->env->event->type_url);
 
                         c->is_decoded = true;
                         if (d)

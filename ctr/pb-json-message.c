@@ -11,43 +11,15 @@
 
 #include "containerd/cgroups/v1/metrics.pb-c.h"
 #include "containerd/cgroups/v2/metrics.pb-c.h"
-#include "containerd/events/container.pb-c.h"
-#include "containerd/events/content.pb-c.h"
-#include "containerd/events/image.pb-c.h"
-#include "containerd/events/namespace.pb-c.h"
-#include "containerd/events/snapshot.pb-c.h"
-#include "containerd/events/task.pb-c.h"
 #include "containerd/runc/options/oci.pb-c.h"
 #include "ctr/pb-json.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "lib/event-types.h"
 #include "lib/strv.h"
 #include "lib/xalloc.h"
 
-static const ProtobufCMessageDescriptor *const known_types[] = {
-        &containerd__events__container_create__descriptor,
-        &containerd__events__container_update__descriptor,
-        &containerd__events__container_delete__descriptor,
-        &containerd__events__content_delete__descriptor,
-        &containerd__services__images__v1__image_create__descriptor,
-        &containerd__services__images__v1__image_update__descriptor,
-        &containerd__services__images__v1__image_delete__descriptor,
-        &containerd__events__namespace_create__descriptor,
-        &containerd__events__namespace_update__descriptor,
-        &containerd__events__namespace_delete__descriptor,
-        &containerd__events__snapshot_prepare__descriptor,
-        &containerd__events__snapshot_commit__descriptor,
-        &containerd__events__snapshot_remove__descriptor,
-        &containerd__events__task_create__descriptor,
-        &containerd__events__task_start__descriptor,
-        &containerd__events__task_delete__descriptor,
-        &containerd__events__task_io__descriptor,
-        &containerd__events__task_exit__descriptor,
-        &containerd__events__task_oom__descriptor,
-        &containerd__events__task_exec_added__descriptor,
-        &containerd__events__task_exec_started__descriptor,
-        &containerd__events__task_paused__descriptor,
-        &containerd__events__task_resumed__descriptor,
-        &containerd__events__task_checkpointed__descriptor,
+/* What ctr's typeurl registry knows besides the events (lib/event-types.h). */
+static const ProtobufCMessageDescriptor *const other_types[] = {
         &io__containerd__cgroups__v1__metrics__descriptor,
         &io__containerd__cgroups__v2__metrics__descriptor,
         &containerd__runc__v1__options__descriptor,
@@ -56,15 +28,16 @@ static const ProtobufCMessageDescriptor *const known_types[] = {
 
 const ProtobufCMessageDescriptor *pb_type_lookup(const char *type_url)
 {
+        const ProtobufCMessageDescriptor *d = event_type_lookup(type_url);
         const char *slash = strrchr(type_url, '/');
 
         /* typeurl accepts "types.googleapis.com/<name>" as well as the bare name */
         if (slash)
                 type_url = slash + 1;
-        for (size_t i = 0; i < ELEMENTSOF(known_types); i++)
-                if (STREQ(known_types[i]->name, type_url))
-                        return known_types[i];
-        return NULL;
+        for (size_t i = 0; !d && i < ELEMENTSOF(other_types); i++)
+                if (STREQ(other_types[i]->name, type_url))
+                        d = other_types[i];
+        return d;
 }
 
 int pb_any_unpack(const Google__Protobuf__Any *any, ProtobufCMessage **ret, struct errmsg *err)
