@@ -16,42 +16,13 @@ import subprocess
 import pytest
 
 import ocitest
-from ocitest import make_workdir, new_id, remove_workdir, wait_for
+from ctrtest import binary
+from ocitest import make_workdir, new_id, pids_mentioning, remove_workdir, wait_for
 
 IMAGE = "docker.io/library/busybox:latest"
 TIMEOUT = 60
 RUNC_ROOT = "/run/containerd/runc"
 SHIM_SOCKETS = "/run/containerd/s"
-
-
-def build_dir():
-    return os.path.abspath(os.environ.get("BERTH_BUILD") or
-                           os.path.join(ocitest.REPO, "build-release"))
-
-
-def binary(env, rel):
-    path = os.path.abspath(os.environ.get(env) or os.path.join(build_dir(), rel))
-    if not os.access(path, os.X_OK):
-        if os.environ.get(env):
-            pytest.fail(f"{env}={path} is not an executable file")
-        pytest.skip(f"{path} is not built")
-    return path
-
-
-def pids_mentioning(text):
-    """Pids whose command line contains text (the daemon's shims name its socket)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(entry))
-    return found
 
 
 class BerthDaemon:

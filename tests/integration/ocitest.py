@@ -220,6 +220,22 @@ def cleanup_cgroup_parent():
             pass
 
 
+def pids_mentioning(text):
+    """Pids whose command line contains text (the shims we caused)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry))
+    return found
+
+
 def pid_alive(pid):
     """True if pid exists and is not a zombie."""
     try:

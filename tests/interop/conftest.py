@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import ocitest  # noqa: E402
-from ocitest import make_workdir, new_id, remove_workdir, wait_for  # noqa: E402
+from ocitest import (make_workdir, new_id, pids_mentioning, remove_workdir,  # noqa: E402
+                     wait_for)
 
 DOCKER_CLI = "/usr/local/bin/docker"
 DAEMON_START_TIMEOUT = 60
@@ -109,22 +110,6 @@ def describe(p):
 
 def tail(path, lines=40):
     return "\n".join(ocitest.read_file(path, "").splitlines()[-lines:])
-
-
-def pids_mentioning(text):
-    """Pids whose command line contains text (the shims we caused)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def stop_process(proc, timeout=20):
