@@ -181,10 +181,11 @@ BAD = [
 
 
 def test_errors_match_ctrs(c):
-    # each tool its own ids: the real ctr leaves a failed create's snapshot to containerd's GC
-    for args in BAD:
-        want = c.ctr(*[a.format(id="by-ctr") for a in args])
-        got = bctr(c, *[a.format(id="by-bt") for a in args])
+    # each tool and each case its own id: the real ctr leaves a failed create's snapshot to
+    # containerd's GC, which may not have run before the next case
+    for i, args in enumerate(BAD):
+        want = c.ctr(*[a.format(id=f"by-ctr{i}") for a in args])
+        got = bctr(c, *[a.format(id=f"by-bt{i}") for a in args])
         last = [p.stderr.splitlines()[-1] if p.stderr else "" for p in (want, got)]
         assert (got.returncode, last[1]) == (want.returncode, last[0]), (args, want.stderr,
                                                                           got.stderr)
