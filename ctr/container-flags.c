@@ -134,7 +134,9 @@ int container_flags_parse(struct container_flags *f, bool is_run, int argc, char
         if (is_run)
                 n = run_flags(f, flags, n);
         flags[n] = (struct ctr_flag){NULL};
-        r = ctr_flags_parse(flags, argc, argv, ret_index, err);
+        /* ctr's run keeps its operands in order (SkipArgReorder); containers create does not */
+        r = (is_run ? ctr_flags_parse_in_order : ctr_flags_parse)(flags, argc, argv, ret_index,
+                                                                  err);
         if (r >= 0)
                 r = parse_numbers(f, err);
         if (r < 0)

@@ -115,10 +115,16 @@ struct ctr_flag {
         enum ctr_flag_kind kind;
         void *value;
 };
-/* Parses flags from argv[1...] (argv[0] is the command); *ret_index is the first operand.
- * -EINVAL with err "flag provided but not defined: -x" as Go's flag package words it. */
+/* Parses flags from argv[1...] (argv[0] is the command) after moving the defined flags
+ * written after operands before them, as urfave/cli does (argv is reordered in place);
+ * *ret_index is the first operand. -EINVAL with err "flag provided but not defined: -x" as
+ * Go's flag package words it. */
 int ctr_flags_parse(const struct ctr_flag *flags, int argc, char **argv, int *ret_index,
                     struct errmsg *err);
+/* The same without the reordering: for run and tasks exec (ctr's SkipArgReorder), whose
+ * operands end with a command line of its own flags. */
+int ctr_flags_parse_in_order(const struct ctr_flag *flags, int argc, char **argv, int *ret_index,
+                             struct errmsg *err);
 
 /* --- output ------------------------------------------------------------------------- */
 

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Command dispatch and flag parsing with the rules of ctr's CLI library (urfave/cli v1 over
- * Go's flag package): one or two dashes, "name=value" or "name value", booleans without a
- * value (or "=true"/"=false"), parsing stops at the first operand or after "--".
+ * Go's flag package): defined flags after operands are moved before them first (except for
+ * run and tasks exec, whose operands are a command line); one or two dashes, "name=value" or
+ * "name value", booleans without a value (or "=true"/"=false"), parsing stops at the first
+ * operand or after "--".
  */
 #include <stdlib.h>
 
 #include "ctr/ctr.h"
 #include "lib/strv.h"
+#include "lib/xalloc.h"
 
 static const struct ctr_command *command_find(const struct ctr_command *table, const char *name)
 {
@@ -81,8 +84,59 @@ static int flag_set(const struct ctr_flag *f, const char *value, struct errmsg *
         return -EINVAL;
 }
 
+/* urfave/cli's argIsFlag: "-name", "--name" or "-name=value" of a defined flag. */
+static bool arg_is_flag(const struct ctr_flag *flags, const char *a)
+{
+        const char *name;
+
+        if (a[0] != '-' || STREQ(a, "-") || STREQ(a, "--"))
+                return false;
+        name = a + (a[1] == '-' ? 2 : 1);
+        return flag_find(flags, name, strcspn(name, "=")) != NULL;
+}
+
+/*
+ * urfave/cli v1.22's reorderArgs (Debian's ctr): the defined flags written after operands
+ * move before them ("ctr tasks kill c1 -s 9"), each with the next argument unless that is a
+ * defined flag or the flag had "=value"; at "--", it goes before the operands with everything
+ * after it, so that the flags end there. In place.
+ */
+static void reorder_args(const struct ctr_flag *flags, int argc, char **argv)
+{
+        _cleanup_free_ char **moved = xnew0(char *, (size_t) argc + 1);
+        _cleanup_free_ char **rest = xnew0(char *, (size_t) argc + 1);
+        size_t n_moved = 0, n_rest = 0;
+        bool may_be_value = false;
+
+        for (int i = 1; i < argc; i++) {
+                if (may_be_value && !arg_is_flag(flags, argv[i])) {
+                        may_be_value = false;
+                        moved[n_moved++] = argv[i];
+                } else if (STREQ(argv[i], "--")) {
+                        memmove(rest + 1, rest, n_rest * sizeof(char *));
+                        rest[0] = argv[i];
+                        for (n_rest++, i++; i < argc; i++)
+                                rest[n_rest++] = argv[i];
+                } else if (arg_is_flag(flags, argv[i])) {
+                        moved[n_moved++] = argv[i];
+                        may_be_value = !strchr(argv[i], '=');
+                } else {
+                        rest[n_rest++] = argv[i];
+                }
+        }
+        memcpy(argv + 1, moved, n_moved * sizeof(char *));
+        memcpy(argv + 1 + n_moved, rest, n_rest * sizeof(char *));
+}
+
 int ctr_flags_parse(const struct ctr_flag *flags, int argc, char **argv, int *ret_index,
                     struct errmsg *err)
+{
+        reorder_args(flags, argc, argv);
+        return ctr_flags_parse_in_order(flags, argc, argv, ret_index, err);
+}
+
+int ctr_flags_parse_in_order(const struct ctr_flag *flags, int argc, char **argv, int *ret_index,
+                             struct errmsg *err)
 {
         int i = 1;
 

@@ -70,7 +70,8 @@ static int parse_global(int argc, char **argv, struct ctr_opts *o, int *ret_inde
         };
         int r;
 
-        r = ctr_flags_parse(flags, argc, argv, ret_index, err);
+        /* the global flags come before the command: nothing is reordered here */
+        r = ctr_flags_parse_in_order(flags, argc, argv, ret_index, err);
         if (r < 0)
                 return r;
         if (timeout && parse_duration(timeout, &o->timeout_ms) < 0)

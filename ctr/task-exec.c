@@ -161,16 +161,17 @@ int task_cmd_exec(struct ctr *c, int argc, char **argv, struct errmsg *err)
         const char *id;
         int r, index;
 
-        r = ctr_flags_parse((const struct ctr_flag[]){{"cwd", 0, CTR_FLAG_STRING, &f.cwd},
-                                                      {"tty", 't', CTR_FLAG_BOOL, &f.tty},
-                                                      {"detach", 'd', CTR_FLAG_BOOL, &f.detach},
-                                                      {"exec-id", 0, CTR_FLAG_STRING, &f.exec_id},
-                                                      {"fifo-dir", 0, CTR_FLAG_STRING, &f.fifo_dir},
-                                                      {"log-uri", 0, CTR_FLAG_STRING, &f.log_uri},
-                                                      {"user", 0, CTR_FLAG_STRING, &f.user},
-                                                      {"env", 'e', CTR_FLAG_LIST, &f.env},
-                                                      {NULL}},
-                            argc, argv, &index, err);
+        r = ctr_flags_parse_in_order(
+                (const struct ctr_flag[]){{"cwd", 0, CTR_FLAG_STRING, &f.cwd},
+                                          {"tty", 't', CTR_FLAG_BOOL, &f.tty},
+                                          {"detach", 'd', CTR_FLAG_BOOL, &f.detach},
+                                          {"exec-id", 0, CTR_FLAG_STRING, &f.exec_id},
+                                          {"fifo-dir", 0, CTR_FLAG_STRING, &f.fifo_dir},
+                                          {"log-uri", 0, CTR_FLAG_STRING, &f.log_uri},
+                                          {"user", 0, CTR_FLAG_STRING, &f.user},
+                                          {"env", 'e', CTR_FLAG_LIST, &f.env},
+                                          {NULL}},
+                argc, argv, &index, err);
         if (r >= 0 && !f.exec_id)
                 r = errmsg_set(err, -EINVAL, "Required flag \"exec-id\" not set");
         id = r >= 0 && index < argc ? argv[index] : "";

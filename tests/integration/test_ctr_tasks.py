@@ -145,7 +145,8 @@ def test_tasks_delete_force_and_exec_process(berth):
 
 
 def test_tasks_start_and_attach(berth):
-    berth.ok("containers", "create", IMAGE, "s1", "sh", "-c", "echo started; exit 6")
+    # "--": containers create reorders its flags as ctr does, and -c is its --config
+    berth.ok("containers", "create", IMAGE, "s1", "--", "sh", "-c", "echo started; exit 6")
     p = berth.ctr("tasks", "start", "--fifo-dir", berth.fifo_dir, "s1")
     assert (p.returncode, p.stdout) == (6, "started\n"), p
     assert berth.tasks() == {}  # deleted once it exited
