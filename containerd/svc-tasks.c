@@ -305,7 +305,8 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         r = shim_create(task, in, options, &pid, err);
         if (r < 0) {
                 task_destroy(task);
-                return r;
+                /* containerd's runtime/v2 words it so */
+                return errmsg_prefix(err, r, "failed to create shim task");
         }
         out.container_id = in->container_id;
         out.pid = pid;

@@ -221,6 +221,12 @@ def test_task_errors(berth):
     assert p.returncode != 0 and "containerd-shim-nosuch-v9" in p.stderr, p.stderr
     assert berth.tasks() == {}
     berth.ok("containers", "rm", "c2")
+    # the runtime fails in Create: containerd's words, and no task, shim or bundle is left
+    p = berth.ctr("run", "--rm", "--runc-binary", "/nonexistent/runc", IMAGE, "c3", "true")
+    assert p.returncode != 0 and "failed to create shim task: OCI runtime create failed" in \
+        p.stderr, p.stderr
+    assert berth.tasks() == {}
+    assert "c3" not in berth.ok("containers", "ls", "-q").split()  # --rm took it
 
 
 def test_shim_events_reach_ctr_events(berth, shim):
