@@ -5,8 +5,9 @@
  * request (field 1 the container id, then the same fields with the same numbers: Start, Kill,
  * ResizePty, CloseIO, Pause, Resume, ListPids, Update, Wait, Get's State), so their bytes go
  * to the shim as they are and, where the answers match too, come back as they are. Create,
- * Exec, Get, List, Delete, DeleteProcess and Metrics translate. Wait runs in a thread of its
- * own (task_call_async): the shim answers it when the process exits.
+ * Exec, Get, List, Delete, DeleteProcess and Metrics translate. The relayed calls, Create's
+ * and Exec's run in a thread each (task_call_async), so the loop serves other calls while
+ * the runtime works; Wait's is answered when the process exits.
  */
 #include "containerd/metadata.h"
 #include "containerd/services/tasks/v1/tasks.pb-c.h"
@@ -213,16 +214,13 @@ static int wait_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
 
 /* --- Create -------------------------------------------------------------------------------- */
 
-static int shim_create(struct task *task,
-                       const Containerd__Services__Tasks__V1__CreateTaskRequest *in,
-                       Google__Protobuf__Any *options, uint32_t *ret_pid, struct errmsg *err)
+/* The shim's CreateTaskRequest for the task (packed; the caller's). */
+static uint8_t *pack_create(const struct task *task,
+                            const Containerd__Services__Tasks__V1__CreateTaskRequest *in,
+                            Google__Protobuf__Any *options, size_t *ret_len)
 {
         Containerd__Task__V2__CreateTaskRequest req =
                 CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-        _cleanup_free_ uint8_t *buf = NULL, *answer = NULL;
-        Containerd__Task__V2__CreateTaskResponse *resp;
-        size_t len, answer_len;
-        int r;
 
         req.id = task->id;
         req.bundle = task->bundle;
@@ -233,16 +231,44 @@ static int shim_create(struct task *task,
         req.stdout = in->stdout;
         req.stderr = in->stderr;
         req.options = options;
-        buf = pack_message(&req.base, &len);
-        r = task_call(task, "Create", buf, len, &answer, &answer_len, err);
-        if (r < 0)
-                return r;
-        resp = containerd__task__v2__create_task_response__unpack(NULL, answer_len, answer);
-        if (!resp)
-                return errmsg_set(err, -EBADMSG, "shim Create: undecodable answer");
-        *ret_pid = resp->pid;
-        containerd__task__v2__create_task_response__free_unpacked(resp, NULL);
-        return 0;
+        return pack_message(&req.base, ret_len);
+}
+
+/* The shim's answer to Create (runc create ran meanwhile, off the loop): the task's pid, or
+ * the task undone and containerd's words. */
+static void create_done(int r, uint8_t *payload, size_t len, const struct errmsg *err,
+                        void *userdata)
+{
+        struct pending *p = userdata;
+        Containerd__Task__V2__CreateTaskResponse *resp = NULL;
+        struct errmsg e = {0};
+
+        if (r >= 0) {
+                resp = containerd__task__v2__create_task_response__unpack(NULL, len, payload);
+                if (!resp)
+                        r = errmsg_set(&e, -EBADMSG, "shim Create: undecodable answer");
+        } else if (err) {
+                e = *err;
+        }
+        if (r >= 0) {
+                Containerd__Services__Tasks__V1__CreateTaskResponse out =
+                        CONTAINERD__SERVICES__TASKS__V1__CREATE_TASK_RESPONSE__INIT;
+
+                out.container_id = p->id;
+                out.pid = resp->pid;
+                (void) svc_reply(p->call, &out.base);
+                containerd__task__v2__create_task_response__free_unpacked(resp, NULL);
+        } else {
+                struct task *task = task_find(p->d->tasks, p->ns, p->id);
+
+                if (task)
+                        task_destroy(task);
+                /* containerd's runtime/v2 words it so */
+                (void) errmsg_prefix(&e, r, "failed to create shim task");
+                (void) svc_finish_error(p->call, r, &e);
+        }
+        free(payload);
+        pending_free(p);
 }
 
 static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void *userdata,
@@ -250,17 +276,15 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 {
         _cleanup_pb_ Containerd__Services__Tasks__V1__CreateTaskRequest *in = NULL;
         _cleanup_pb_ Google__Protobuf__Any *spec = NULL, *runtime_options = NULL;
-        Containerd__Services__Tasks__V1__CreateTaskResponse out =
-                CONTAINERD__SERVICES__TASKS__V1__CREATE_TASK_RESPONSE__INIT;
-        _cleanup_free_ uint8_t *task_options = NULL;
+        _cleanup_free_ uint8_t *task_options = NULL, *buf = NULL;
         struct container_record rec = {0};
         struct daemon *d = userdata;
         struct task_create_opts o;
         Google__Protobuf__Any *options;
         struct task *task = NULL;
+        struct pending *p;
         const char *ns;
-        size_t task_options_size = 0;
-        uint32_t pid = 0;
+        size_t task_options_size = 0, buf_len;
         int r;
 
         r = svc_namespace(call, &ns, err);
@@ -302,15 +326,15 @@ static int create_fn(struct grpc_call *call, const uint8_t *msg, size_t len, voi
         container_record_release(&rec);
         if (r < 0)
                 return r;
-        r = shim_create(task, in, options, &pid, err);
+        buf = pack_create(task, in, options, &buf_len);
+        p = pending_new(call, d, task);
+        r = task_call_async(task, "Create", buf, buf_len, TASK_CALL_TIMEOUT_MS, create_done, p);
         if (r < 0) {
+                pending_free(p);
                 task_destroy(task);
-                /* containerd's runtime/v2 words it so */
-                return errmsg_prefix(err, r, "failed to create shim task");
+                return errmsg_set(err, r, "failed to create shim task: %s", strerror(-r));
         }
-        out.container_id = in->container_id;
-        out.pid = pid;
-        return svc_reply(call, &out.base);
+        return 0;
 }
 
 /* --- Get, List ----------------------------------------------------------------------------- */
@@ -532,9 +556,9 @@ static int exec_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         _cleanup_pb_ Containerd__Services__Tasks__V1__ExecProcessRequest *in = NULL;
         Containerd__Task__V2__ExecProcessRequest req =
                 CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
-        _cleanup_free_ uint8_t *buf = NULL, *answer = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
         struct task *task = NULL;
-        size_t buf_len, answer_len;
+        size_t buf_len;
         int r;
 
         r = find_task(call, userdata,
@@ -555,8 +579,8 @@ static int exec_fn(struct grpc_call *call, const uint8_t *msg, size_t len, void 
         req.stderr = in->stderr;
         req.spec = in->spec;
         buf = pack_message(&req.base, &buf_len);
-        r = call_shim(task, "Exec", buf, buf_len, &answer, &answer_len, err);
-        return r < 0 ? r : grpc_call_reply(call, answer, answer_len);
+        /* both answers are google.protobuf.Empty: relayed as they are */
+        return relay_async(call, userdata, task, "Exec", buf, buf_len, TASK_CALL_TIMEOUT_MS, err);
 }
 
 /* The fields containerd's Metrics filters see of a task: "id" and "namespace". */

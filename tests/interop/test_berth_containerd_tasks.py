@@ -411,3 +411,41 @@ def test_exit_while_daemon_down_is_published_after_restart(berth, shim):
         events.wait()
     berth.ok("task", "rm", "c1")
     berth.ok("containers", "rm", "c1")
+
+
+def test_daemon_serves_while_a_runtime_is_slow(berth, tmp_path):
+    """The shim's Create (runc create) runs off the daemon's loop: while the runtime is held
+    at `create`, other calls are answered (before, the daemon answered nothing until runc
+    returned). ctr's --runc-binary needs io.containerd.runc.v2 (containerd-shim-runc-v2 in
+    this fixture); the daemon's side is the same for every shim."""
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    slow = tmp_path / "slow-runc"
+    real = os.path.join(build_dir(), "runc", "berth-runc")
+    slow.write_text("#!/bin/sh\n"
+                    f'for a in "$@"; do [ "$a" = create ] && read x < {gate}; done\n'
+                    f'exec {real} "$@"\n')
+    slow.chmod(0o755)
+    run = subprocess.Popen(["ctr", "--address", berth.address, "--namespace", berth.ns, "run",
+                            "-d", "--runtime", RUNC_SHIM, "--runc-binary", str(slow), IMAGE, "c1",
+                            "sleep", "1000"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any(b"create" in cmdline(p) for p in pids_mentioning(str(slow))),
+                 timeout=30, interval=0.05, what="the runtime to be held at create")
+        assert berth.ctr("version", timeout=20).returncode == 0
+        assert "c1" in berth.ok("containers", "ls", "-q", timeout=20).split()
+    finally:
+        try:  # let the runtime go on, if it is there to read
+            fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"go\n")
+            os.close(fd)
+        except OSError:
+            pass
+        assert run.wait(timeout=60) == 0
+    assert berth.tasks()["c1"][1] == "RUNNING"
+    berth.ok("task", "kill", "-s", "SIGKILL", "c1")
+    wait_for(lambda: berth.tasks()["c1"][1] == "STOPPED", timeout=20, interval=0.1,
+             what="c1 to stop")
+    berth.ok("task", "rm", "c1")
+    berth.ok("containers", "rm", "c1")
