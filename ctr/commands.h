@@ -9,6 +9,7 @@
 
 int cmd_version(struct ctr *c, int argc, char **argv, struct errmsg *err);
 extern const struct ctr_command cmd_namespaces[];
+extern const struct ctr_command cmd_plugins[];
 /* containers, tasks, run, events. run, tasks start/attach/exec return a positive value for
  * the process's non-zero exit status, which becomes berth-ctr's (nothing printed). */
 extern const struct ctr_command cmd_containers[];

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 
 static const struct ctr_command commands[] = {
+        {{"plugins", "plugin"}, "provides information about containerd plugins", NULL, cmd_plugins},
         {{"version"}, "print the client and server versions", cmd_version, NULL},
         {{"namespaces", "namespace", "ns"}, "manage namespaces", NULL, cmd_namespaces},
         {{"containers", "c", "container"}, "manage containers", NULL, cmd_containers},

@@ -67,3 +67,13 @@ def test_no_daemon_is_a_clear_error(tmp_path):
                        stdin=subprocess.DEVNULL)
     assert p.returncode == 1 and p.stderr.startswith(f'ctr: failed to dial "{sock}"'), p.stderr
     assert not os.path.exists(sock)
+
+
+def test_plugins_as_ctr_prints_them(daemon):  # noqa: F811
+    for args in (["plugins", "ls"], ["plugin", "ls", "-q"], ["plugins", "ls", "-d"],
+                 ["plugins", "ls", "type==io.containerd.snapshotter.v1"]):
+        out = daemon.ok(*args)
+        assert out and out == daemon.ok(*args, tool="ctr"), out
+    assert "io.containerd.snapshotter.v1    overlayfs" in daemon.ok("plugins", "ls")
+    err = daemon.fail("plugins", "ls", "type~=")
+    assert err == daemon.fail("plugins", "ls", "type~=", tool="ctr"), err
