@@ -718,13 +718,22 @@ undo_bundle:
         return r;
 }
 
-int task_call(struct task *task, const char *method, const uint8_t *payload, size_t len,
-              uint8_t **ret_payload, size_t *ret_len, struct errmsg *err)
+/* task_call() within timeout_ms. */
+static int task_call_within(struct task *task, const char *method, const uint8_t *payload,
+                            size_t len, int timeout_ms, uint8_t **ret_payload, size_t *ret_len,
+                            struct errmsg *err)
 {
         const struct ttrpc_metadata md = {TASK_NAMESPACE_TTRPC, task->ns};
 
         return ttrpc_client_call(task->client, TASK_SHIM_SERVICE, method, &md, 1, payload, len,
-                                 TASK_CALL_TIMEOUT_MS, ret_payload, ret_len, err);
+                                 timeout_ms, ret_payload, ret_len, err);
+}
+
+int task_call(struct task *task, const char *method, const uint8_t *payload, size_t len,
+              uint8_t **ret_payload, size_t *ret_len, struct errmsg *err)
+{
+        return task_call_within(task, method, payload, len, TASK_CALL_TIMEOUT_MS, ret_payload,
+                                ret_len, err);
 }
 
 static void task_remove(struct task *task)
@@ -787,7 +796,7 @@ static void task_destroy_silently(struct task *task)
 
 /* Asks the shim to exit (task.v2 Shutdown); it removes its socket and its connection breaks
  * as it goes. */
-static void shim_shutdown(struct task *task)
+static void shim_shutdown(struct task *task, int timeout_ms)
 {
         Containerd__Task__V2__ShutdownRequest req = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
         uint8_t buf[1024], *answer = NULL;
@@ -797,14 +806,15 @@ static void shim_shutdown(struct task *task)
         len = protobuf_c_message_get_packed_size(&req.base);
         if (len <= sizeof(buf)) {
                 (void) protobuf_c_message_pack(&req.base, buf);
-                if (task_call(task, "Shutdown", buf, len, &answer, &answer_len, NULL) >= 0)
+                if (task_call_within(task, "Shutdown", buf, len, timeout_ms, &answer, &answer_len,
+                                     NULL) >= 0)
                         free(answer);
         }
 }
 
 void task_destroy(struct task *task)
 {
-        shim_shutdown(task);
+        shim_shutdown(task, TASK_CALL_TIMEOUT_MS);
         if (strncmp(task->address, "unix://", STRLEN("unix://")) == 0)
                 (void) unlink(task->address + STRLEN("unix://"));
         task_remove(task);
@@ -912,7 +922,8 @@ static char *read_bundle_file(const char *bundle, const char *name)
 }
 
 /* Asks the shim for the task's state: it answers when it is alive (containerd's loadShim
- * connects and calls Connect; State tells the same and is what every shim serves). */
+ * connects and calls Connect; State tells the same and is what every shim serves), within
+ * containerd's io.containerd.timeout.shim.load. */
 static int probe_shim(struct task *task, struct errmsg *err)
 {
         Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
@@ -926,7 +937,8 @@ static int probe_shim(struct task *task, struct errmsg *err)
         len = protobuf_c_message_get_packed_size(&req.base);
         buf = xmalloc(len ? len : 1);
         (void) protobuf_c_message_pack(&req.base, buf);
-        r = task_call(task, "State", buf, len, &answer, &answer_len, err);
+        r = task_call_within(task, "State", buf, len, TASK_LOAD_TIMEOUT_MS, &answer, &answer_len,
+                             err);
         if (r < 0)
                 return r;
         st = containerd__task__v2__state_response__unpack(NULL, answer_len, answer);
@@ -985,7 +997,7 @@ static void load_bundle(struct task_table *t, const char *ns, const char *id)
                 /* a shim that answers but has no task (the daemon died while it started) is
                  * told to exit too, or it would stay forever */
                 if (task->client)
-                        shim_shutdown(task);
+                        shim_shutdown(task, TASK_LOAD_TIMEOUT_MS);
                 task_destroy_silently(task);
                 return;
         }

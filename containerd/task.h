@@ -27,6 +27,9 @@
 #define TASK_NAMESPACE_TTRPC "containerd-namespace-ttrpc"
 /* Timeout of the calls that answer at once (Create runs the runtime: give it time). */
 #define TASK_CALL_TIMEOUT_MS (60 * 1000)
+/* How long a shim may take to answer at start-up before it counts as dead (containerd's
+ * io.containerd.timeout.shim.load). */
+#define TASK_LOAD_TIMEOUT_MS (5 * 1000)
 /* Bytes of a shim's "start" output and of the runtime options handed on its stdin. */
 #define TASK_START_OUTPUT_MAX (64u << 10)
 #define TASK_OPTIONS_MAX      (32u << 10)

@@ -449,3 +449,25 @@ def test_daemon_serves_while_a_runtime_is_slow(berth, tmp_path):
              what="c1 to stop")
     berth.ok("task", "rm", "c1")
     berth.ok("containers", "rm", "c1")
+
+
+def test_restart_with_a_stopped_shim(berth, shim):
+    """A shim that does not answer at start-up (stopped here) counts as dead after containerd's
+    5 s shim load timeout: the daemon starts and serves (it waited 60 s per such shim before),
+    and the task is cleaned up as containerd does."""
+    berth.ok("run", "-d", "--runtime", shim, IMAGE, "c1", "sleep", "1000")
+    shims = [p for p in pids_mentioning(berth.dir) if b"-id\0c1\0" in cmdline(p)]
+    assert shims, "no shim for c1"
+    try:
+        berth.crash_and_restart(lambda: [os.kill(p, signal.SIGSTOP) for p in shims])
+        assert berth.tasks() == {}
+    finally:
+        for p in shims:
+            try:
+                os.kill(p, signal.SIGKILL)
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in shims), timeout=10,
+             interval=0.1, what="the shim to go")
+    berth.ok("containers", "rm", "c1")
