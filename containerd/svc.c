@@ -189,31 +189,9 @@ int svc_request(struct grpc_call *call, const ProtobufCMessageDescriptor *d, con
         return r;
 }
 
-/* containerd's errdefs end every error message with the name of its kind ("container
- * \"x\" in namespace \"y\": not found"); clients print and match those words. */
-static const char *errdefs_suffix(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return "not found";
-        case -EEXIST:
-                return "already exists";
-        case -EINVAL:
-                return "invalid argument";
-        case -EBUSY:
-                return "failed precondition";
-        case -EOPNOTSUPP:
-                return "not implemented";
-        case -EAGAIN:
-                return "unavailable";
-        default:
-                return NULL;
-        }
-}
-
 void svc_errdefs_words(int r, struct errmsg *err)
 {
-        const char *suffix = errdefs_suffix(r);
+        const char *suffix = rpc_errdefs_word(r);
         size_t n = strlen(err->msg);
 
         if (suffix && !(n >= strlen(suffix) && STREQ(err->msg + n - strlen(suffix), suffix)))

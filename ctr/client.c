@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ctr/ctr.h"
+#include "lib/rpc-status.h"
 #include "lib/xalloc.h"
 
 int ctr_client(struct ctr *c, struct grpc_client **ret, struct errmsg *err)
@@ -118,36 +119,20 @@ int ctr_stream_recv(struct grpc_client_stream *st, const ProtobufCMessageDescrip
 
 int ctr_errdefs(int r, struct errmsg *err)
 {
-        static const struct {
-                int code;
-                const char *word;
-        } words[] = {
-                {-ENOENT, "not found"},
-                {-EEXIST, "already exists"},
-                {-EINVAL, "invalid argument"},
-                {-EBUSY, "failed precondition"},
-                {-EOPNOTSUPP, "not implemented"},
-                {-EAGAIN, "unavailable"},
-                {-EIO, "unknown"},
-        };
-        size_t len;
+        /* errdefs.FromGRPC: a code of no class is ErrUnknown */
+        const char *word = rpc_errdefs_word(r) ?: (r == -EIO ? "unknown" : NULL);
+        size_t len, wlen;
 
-        if (r >= 0 || !err || !err->msg[0])
+        if (r >= 0 || !err || !err->msg[0] || !word)
                 return r;
         len = strlen(err->msg);
-        for (size_t i = 0; i < ELEMENTSOF(words); i++) {
-                size_t wlen = strlen(words[i].word);
+        wlen = strlen(word);
+        if (len >= wlen + 2 && STREQ(err->msg + len - wlen, word) &&
+            err->msg[len - wlen - 2] == ':')
+                return r;
+        {
+                _cleanup_free_ char *msg = xstrdup(err->msg);
 
-                if (words[i].code != r)
-                        continue;
-                if (len >= wlen + 2 && STREQ(err->msg + len - wlen, words[i].word) &&
-                    err->msg[len - wlen - 2] == ':')
-                        return r;
-                {
-                        _cleanup_free_ char *msg = xstrdup(err->msg);
-
-                        return errmsg_set(err, r, "%s: %s", msg, words[i].word);
-                }
+                return errmsg_set(err, r, "%s: %s", msg, word);
         }
-        return r;
 }

@@ -74,3 +74,23 @@ int rpc_code_from_string(const char *s)
                         return (int) i;
         return -EINVAL;
 }
+
+const char *rpc_errdefs_word(int r)
+{
+        switch (r) {
+        case -ENOENT:
+                return "not found";
+        case -EEXIST:
+                return "already exists";
+        case -EINVAL:
+                return "invalid argument";
+        case -EBUSY:
+                return "failed precondition";
+        case -EOPNOTSUPP:
+                return "not implemented";
+        case -EAGAIN:
+                return "unavailable";
+        default:
+                return NULL;
+        }
+}

@@ -36,3 +36,10 @@ int rpc_code_to_errno(enum rpc_code code);
 const char *rpc_code_to_string(enum rpc_code code);
 /* The code for "NOT_FOUND", …, or -EINVAL. */
 int rpc_code_from_string(const char *s);
+
+/*
+ * containerd's errdefs class word for r ("not found" for -ENOENT, "already exists",
+ * "invalid argument", "failed precondition", "not implemented", "unavailable"), which ends
+ * containerd's error messages and which its clients match; NULL for other errors.
+ */
+const char *rpc_errdefs_word(int r);

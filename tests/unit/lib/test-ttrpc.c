@@ -684,6 +684,12 @@ static void test_rpc_status_table(void **state)
         assert_null(rpc_code_to_string(_RPC_CODE_MAX));
         assert_int_equal(rpc_code_from_string("NOPE"), -EINVAL);
         assert_int_equal(rpc_code_from_string(NULL), -EINVAL);
+        /* containerd's errdefs words: the classes only */
+        assert_string_equal(rpc_errdefs_word(-ENOENT), "not found");
+        assert_string_equal(rpc_errdefs_word(-EBUSY), "failed precondition");
+        assert_string_equal(rpc_errdefs_word(-EOPNOTSUPP), "not implemented");
+        assert_null(rpc_errdefs_word(-EIO));
+        assert_null(rpc_errdefs_word(0));
 }
 
 /* --- our client against a server in a child process --------------------------------------- */
